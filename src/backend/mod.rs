@@ -1,0 +1,6 @@
+//! The backends that do the I/O: `kaio` (the kernel's native AIO, for
+//! O_DIRECT files and block devices) and `pool` (worker threads doing
+//! `pread`/`pwrite`/`fsync`, the universal fallback). Both finish requests
+//! through `complete::finish`.
+pub mod kaio;
+pub mod pool;

@@ -1,0 +1,85 @@
+//! The global state, built on the first AIO call and never before (a
+//! process that never calls AIO gets no thread, no fd, no allocation).
+//!
+//! `ENGINE` is a pointer to a leaked `Engine`; `INIT` is the state machine
+//! that builds it (0 none, 1 building, 2 ready). In a forked child the
+//! atfork handler drops the pointer (leaking the parent's engine, whose
+//! threads and kernel context do not exist in the child): the child starts
+//! clean and builds its own on its next call. glibc's child instead hangs
+//! on any fd its parent had busy.
+use crate::backend::kaio::Kaio;
+use crate::backend::pool::Pool;
+use crate::fdq::FdTable;
+use crate::slots::Slots;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+pub struct Engine {
+    pub fds: FdTable,
+    pub slots: Slots,
+    pub pool: Pool,
+    kaio: OnceLock<Option<Kaio>>,
+}
+
+static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
+static INIT: AtomicU8 = AtomicU8::new(0);
+static ATFORK: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn atfork_child() {
+    ENGINE.store(core::ptr::null_mut(), Ordering::Release);
+    INIT.store(0, Ordering::Release);
+    crate::stats::reset_after_fork();
+}
+
+/// The engine if it exists (lock-free; for the signal-safe paths).
+#[inline]
+pub fn peek() -> Option<&'static Engine> {
+    let p = ENGINE.load(Ordering::Acquire);
+    // SAFETY: once published, an engine is never freed.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// The engine, built on first use.
+pub fn get() -> &'static Engine {
+    if let Some(e) = peek() {
+        return e;
+    }
+    loop {
+        match INIT.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                if !ATFORK.swap(true, Ordering::AcqRel) {
+                    // SAFETY: registering a plain extern "C" fn.
+                    unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
+                }
+                let e: &'static Engine = Box::leak(Box::new(Engine {
+                    fds: FdTable::new(),
+                    slots: Slots::new(),
+                    pool: Pool::default(),
+                    kaio: OnceLock::new(),
+                }));
+                ENGINE.store(e as *const Engine as *mut Engine, Ordering::Release);
+                INIT.store(2, Ordering::Release);
+                return e;
+            }
+            Err(_) => {
+                if let Some(e) = peek() {
+                    return e;
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Kernel AIO, set up on the first request that wants it; None when the
+    /// kernel refuses (the pool serves instead).
+    pub fn kaio(&'static self) -> Option<&'static Kaio> {
+        let k = self.kaio.get_or_init(Kaio::setup).as_ref()?;
+        k.start(self).then_some(k)
+    }
+
+    pub fn started() -> bool {
+        peek().is_some()
+    }
+}

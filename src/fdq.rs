@@ -1,0 +1,151 @@
+//! Per-fd bookkeeping: every request not yet completed, by aiocb address
+//! (for `aio_cancel`), and the ordering rules:
+//!
+//! * positional reads and writes on a seekable fd run in parallel (this is
+//!   the whole point: glibc runs one request per fd at a time);
+//! * an *exclusive* request (any request on a stream, an O_APPEND write, an
+//!   `aio_fsync`) starts only when everything submitted before it on that fd
+//!   has completed, and nothing submitted after it starts before it ends.
+//!
+//! Lock: one mutex per shard (fd % SHARDS) guards the `FdState`s in it.
+//! Never held while calling into a backend or completing a request.
+use crate::request::{Request, DONE, QUEUED, RUNNING, WAITING};
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+const SHARDS: usize = 64;
+
+#[derive(Default)]
+pub struct FdState {
+    pub live: HashMap<usize, Arc<Request>>,
+    waiting: VecDeque<Arc<Request>>,
+    running: u32,
+    exclusive_running: bool,
+}
+
+impl FdState {
+    /// Register `req`; true when it may be dispatched now.
+    fn admit(&mut self, req: &Arc<Request>) -> bool {
+        self.live.insert(req.cb as usize, req.clone());
+        let free = self.waiting.is_empty() && !self.exclusive_running;
+        if free && (!req.exclusive || self.running == 0) {
+            req.state.store(RUNNING, std::sync::atomic::Ordering::Release);
+            self.running += 1;
+            self.exclusive_running = req.exclusive;
+            true
+        } else {
+            self.waiting.push_back(req.clone());
+            false
+        }
+    }
+
+    /// `req` is done; returns what may start now.
+    fn release(&mut self, req: &Request, dispatched: bool, out: &mut Vec<Arc<Request>>) {
+        if let Some(r) = self.live.get(&(req.cb as usize)) {
+            if core::ptr::eq(Arc::as_ptr(r), req) {
+                self.live.remove(&(req.cb as usize));
+            }
+        }
+        if dispatched {
+            self.running -= 1;
+            if req.exclusive {
+                self.exclusive_running = false;
+            }
+        }
+        while let Some(front) = self.waiting.front() {
+            if front.state() != WAITING {
+                self.waiting.pop_front(); // cancelled while waiting
+                continue;
+            }
+            if self.exclusive_running || (front.exclusive && self.running > 0) {
+                break;
+            }
+            let r = self.waiting.pop_front().unwrap();
+            if !r.claim(WAITING, RUNNING) {
+                continue; // a canceller got it first
+            }
+            self.running += 1;
+            self.exclusive_running = r.exclusive;
+            out.push(r);
+            if self.exclusive_running {
+                break;
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.live.is_empty() && self.waiting.is_empty() && self.running == 0
+    }
+}
+
+pub struct FdTable {
+    shards: Box<[Mutex<HashMap<i32, FdState>>]>,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FdTable {
+    pub fn new() -> FdTable {
+        FdTable { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+
+    fn shard(&self, fd: i32) -> &Mutex<HashMap<i32, FdState>> {
+        &self.shards[(fd as u32 as usize) % SHARDS]
+    }
+
+    /// Register a new request; true when it may be dispatched now.
+    pub fn admit(&self, req: &Arc<Request>) -> bool {
+        self.shard(req.fd).lock().entry(req.fd).or_default().admit(req)
+    }
+
+    /// A request completed (or was cancelled); returns the requests that
+    /// may start now.
+    pub fn release(&self, req: &Request, dispatched: bool) -> Vec<Arc<Request>> {
+        let mut out = Vec::new();
+        let mut shard = self.shard(req.fd).lock();
+        if let Some(st) = shard.get_mut(&req.fd) {
+            st.release(req, dispatched, &mut out);
+            if st.is_empty() {
+                shard.remove(&req.fd);
+            }
+        }
+        out
+    }
+
+    /// The live request for this aiocb on this fd.
+    pub fn find(&self, fd: i32, cb: usize) -> Option<Arc<Request>> {
+        self.shard(fd).lock().get(&fd).and_then(|st| st.live.get(&cb).cloned())
+    }
+
+    /// `aio_cancel(fd, NULL)`: take back, atomically with respect to this
+    /// fd's queue, every request that has not started, in submission order.
+    /// Returns them (with whether each was counted as started) for the
+    /// caller to complete with ECANCELED, and whether any could not be
+    /// taken back because it is running.
+    pub fn cancel_all(&self, fd: i32) -> (Vec<(Arc<Request>, bool)>, bool, bool) {
+        let shard = self.shard(fd).lock();
+        let Some(st) = shard.get(&fd) else { return (Vec::new(), false, false) };
+        let mut taken = Vec::new();
+        for r in &st.waiting {
+            if r.claim(WAITING, RUNNING) {
+                taken.push((r.clone(), false));
+            }
+        }
+        let from_queue: std::collections::HashSet<*const Request> =
+            taken.iter().map(|(r, _)| Arc::as_ptr(r)).collect();
+        let mut running = false;
+        for r in st.live.values() {
+            if r.claim(QUEUED, RUNNING) {
+                taken.push((r.clone(), true));
+            } else if !from_queue.contains(&Arc::as_ptr(r)) && r.state() != DONE {
+                running = true;
+            }
+        }
+        (taken, running, !st.live.is_empty())
+    }
+}

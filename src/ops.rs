@@ -1,0 +1,380 @@
+//! The POSIX AIO operations in Rust terms. Each returns `Result<_, errno>`;
+//! the exports in `shim/` turn that into -1 + errno. Behaviour follows
+//! glibc's `rt/` and `sysdeps/pthread/aio_*.c` (the oracle), except where
+//! glibc is broken (documented in README "Differences from glibc").
+use crate::abi::glibc::*;
+use crate::complete::{dispatch, finish};
+use crate::engine::{self, Engine};
+use crate::notify::Notify;
+use crate::request::{Group, Op, Request, Route, RUNNING, WAITING};
+use crate::route::{self, FdInfo};
+use crate::stats::{self, C};
+use crate::{config, sys, wait};
+use libc::c_int;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+type R<T> = Result<T, i32>;
+
+// Field accessors: the fields the shim and a concurrent aio_error/aio_return
+// (or another thread) may touch at the same time are accessed atomically.
+fn error_code(cb: *const Aiocb) -> &'static AtomicI32 {
+    // SAFETY: callers pass a non-null aiocb the user keeps alive.
+    unsafe { &*(core::ptr::addr_of!((*cb).__error_code) as *const AtomicI32) }
+}
+fn return_value(cb: *const Aiocb) -> &'static AtomicIsize {
+    // SAFETY: as above.
+    unsafe { &*(core::ptr::addr_of!((*cb).__return_value) as *const AtomicIsize) }
+}
+fn tag_of(cb: *const Aiocb) -> &'static AtomicU64 {
+    // SAFETY: as above; __next_prio is 8-aligned.
+    unsafe { &*(core::ptr::addr_of!((*cb).__next_prio) as *const AtomicU64) }
+}
+
+/// Is this aiocb in flight with us right now? Lock-free.
+fn in_flight(cb: *const Aiocb) -> bool {
+    error_code(cb).load(Ordering::Acquire) == libc::EINPROGRESS
+        && engine::peek().is_some_and(|e| e.slots.is_live(tag_of(cb).load(Ordering::Acquire), cb as usize))
+}
+
+fn sched_params() -> (c_int, c_int) {
+    let mut policy = 0;
+    // SAFETY: valid out pointers, current thread.
+    let mut param: libc::sched_param = unsafe { core::mem::zeroed() };
+    unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+    (policy, param.sched_priority)
+}
+
+/// glibc's `__aio_enqueue_request` plus the routing: validate, write the
+/// submission fields into the aiocb, then queue or start the request.
+///
+/// # Safety
+/// `cb` is null or points to an aiocb the caller keeps alive until done.
+pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<Group>>) -> R<()> {
+    if cb.is_null() {
+        return Err(libc::EINVAL);
+    }
+    // The same aiocb twice in flight would have two requests writing one
+    // result: refuse the second, leave the first untouched.
+    if in_flight(cb) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: non-null, the user's aiocb, not in flight.
+    let c = unsafe { &mut *cb };
+    if matches!(op, Op::Fsync | Op::Fdsync) {
+        c.aio_reqprio = 0;
+    } else if c.aio_reqprio < 0 || c.aio_reqprio > AIO_PRIO_DELTA_MAX {
+        c.__return_value = -1;
+        error_code(cb).store(libc::EINVAL, Ordering::Release);
+        return Err(libc::EINVAL);
+    }
+    let eng = engine::get();
+    let tag = eng.slots.alloc(cb as usize).ok_or(libc::EAGAIN)?;
+    let (policy, prio) = sched_params();
+    c.__abs_prio = prio - c.aio_reqprio;
+    c.__policy = policy;
+    c.aio_lio_opcode = opcode;
+    tag_of(cb).store(tag, Ordering::Release);
+    return_value(cb).store(0, Ordering::Relaxed);
+    error_code(cb).store(libc::EINPROGRESS, Ordering::Release);
+    stats::add(&C.submitted);
+
+    let probe = FdInfo::probe(c.aio_fildes);
+    let (exclusive, route) = match &probe {
+        Ok(info) => (route::exclusive(op, info), route::choose(op, info, || eng.kaio().is_some())),
+        Err(_) => (false, Route::Pool),
+    };
+    let req = Arc::new(Request {
+        cb,
+        op,
+        fd: c.aio_fildes,
+        buf: c.aio_buf as usize,
+        nbytes: c.aio_nbytes,
+        offset: c.aio_offset,
+        reqprio: c.aio_reqprio,
+        notify: Notify::from_sigevent(&c.aio_sigevent),
+        group: group.cloned(),
+        exclusive,
+        route,
+        tag,
+        state: AtomicU8::new(WAITING),
+        iocb: UnsafeCell::new(Default::default()),
+    });
+    if let Err(e) = probe {
+        // A closed fd: glibc reports EBADF through aio_error, not here.
+        stats::add(&C.immediate);
+        finish(eng, req, -1, e, false, false);
+        return Ok(());
+    }
+    if eng.fds.admit(&req) {
+        dispatch(eng, req);
+    }
+    Ok(())
+}
+
+/// # Safety
+/// As for `submit`.
+pub unsafe fn aio_read(cb: *mut Aiocb) -> R<()> {
+    // SAFETY: forwarded.
+    unsafe { submit(cb, Op::Read, LIO_READ, None) }
+}
+
+/// # Safety
+/// As for `submit`.
+pub unsafe fn aio_write(cb: *mut Aiocb) -> R<()> {
+    // SAFETY: forwarded.
+    unsafe { submit(cb, Op::Write, LIO_WRITE, None) }
+}
+
+/// # Safety
+/// As for `submit`.
+pub unsafe fn aio_fsync(op: c_int, cb: *mut Aiocb) -> R<()> {
+    if op != libc::O_SYNC && op != libc::O_DSYNC {
+        return Err(libc::EINVAL);
+    }
+    if cb.is_null() {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: non-null user aiocb.
+    if unsafe { libc::fcntl((*cb).aio_fildes, libc::F_GETFL) } < 0 {
+        return Err(libc::EBADF);
+    }
+    let (kind, opcode) = if op == libc::O_SYNC { (Op::Fsync, LIO_SYNC) } else { (Op::Fdsync, LIO_DSYNC) };
+    // SAFETY: forwarded.
+    unsafe { submit(cb, kind, opcode, None) }
+}
+
+/// Lock-free and async-signal-safe: one load.
+pub fn aio_error(cb: *const Aiocb) -> R<c_int> {
+    if cb.is_null() {
+        return Err(libc::EINVAL);
+    }
+    Ok(error_code(cb).load(Ordering::Acquire))
+}
+
+/// Lock-free and async-signal-safe: two loads. Like glibc it resets nothing.
+pub fn aio_return(cb: *mut Aiocb) -> R<isize> {
+    if cb.is_null() {
+        return Err(libc::EINVAL);
+    }
+    error_code(cb).load(Ordering::Acquire);
+    Ok(return_value(cb).load(Ordering::Relaxed))
+}
+
+enum Scan {
+    Done,
+    Wait,
+}
+
+/// glibc's rule: return at once if any entry is finished, or says
+/// EINPROGRESS but is not a request we know (e.g. a parent's, after fork),
+/// or if every entry is NULL.
+fn scan(list: *const *const Aiocb, nent: usize) -> Scan {
+    let mut any = false;
+    for i in 0..nent {
+        // SAFETY: the caller passes nent readable entries.
+        let cb = unsafe { *list.add(i) };
+        if cb.is_null() {
+            continue;
+        }
+        if !in_flight(cb) {
+            return Scan::Done;
+        }
+        any = true;
+    }
+    if any {
+        Scan::Wait
+    } else {
+        Scan::Done
+    }
+}
+
+/// aio_suspend: lock-free, allocation-free, async-signal-safe, and a
+/// cancellation point while it sleeps.
+///
+/// # Safety
+/// `list` has `nent` readable entries; `timeout` is null or valid.
+pub unsafe fn aio_suspend(list: *const *const Aiocb, nent: c_int, timeout: *const libc::timespec) -> R<()> {
+    stats::add(&C.suspend_calls);
+    if nent < 0 {
+        return Err(libc::EINVAL);
+    }
+    let deadline = if timeout.is_null() {
+        None
+    } else {
+        // SAFETY: non-null, caller-provided.
+        let t = unsafe { &*timeout };
+        if t.tv_nsec < 0 || t.tv_nsec >= 1_000_000_000 || t.tv_sec < 0 {
+            return Err(libc::EINVAL);
+        }
+        Some(sys::deadline_after(t))
+    };
+    let waiter = wait::Waiter::new();
+    loop {
+        let seen = waiter.generation();
+        if let Scan::Done = scan(list, nent as usize) {
+            return Ok(());
+        }
+        stats::add(&C.suspend_waits);
+        match wait::wait_cancellable(seen, deadline.as_ref()) {
+            Ok(()) | Err(libc::EAGAIN) => {}
+            Err(libc::ETIMEDOUT) => return Err(libc::EAGAIN),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Try to take a request back before it started. Returns true if cancelled
+/// (and completed with ECANCELED, notification sent).
+fn try_cancel(eng: &'static Engine, req: Arc<Request>) -> bool {
+    use crate::request::QUEUED;
+    if req.claim(WAITING, RUNNING) {
+        finish(eng, req, -1, libc::ECANCELED, false, true);
+        true
+    } else if req.claim(QUEUED, RUNNING) {
+        finish(eng, req, -1, libc::ECANCELED, true, true);
+        true
+    } else {
+        false
+    }
+}
+
+/// aio_cancel with glibc's return values.
+///
+/// # Safety
+/// `cb` is null or a readable aiocb.
+pub unsafe fn aio_cancel(fd: c_int, cb: *mut Aiocb) -> R<c_int> {
+    // SAFETY: fcntl on any int.
+    if unsafe { libc::fcntl(fd, libc::F_GETFL) } < 0 {
+        return Err(libc::EBADF);
+    }
+    let eng = engine::peek();
+    if !cb.is_null() {
+        // SAFETY: non-null user aiocb.
+        if unsafe { (*cb).aio_fildes } != fd {
+            return Err(libc::EINVAL);
+        }
+        if error_code(cb).load(Ordering::Acquire) != libc::EINPROGRESS {
+            return Ok(AIO_ALLDONE);
+        }
+        let found = eng.and_then(|e| e.fds.find(fd, cb as usize).map(|r| (e, r)));
+        return match found {
+            Some((e, req)) => Ok(if try_cancel(e, req) { AIO_CANCELED } else { AIO_NOTCANCELED }),
+            None => {
+                // Completing right now (results not yet stored) or unknown.
+                while in_flight(cb) {
+                    std::thread::yield_now();
+                }
+                if error_code(cb).load(Ordering::Acquire) != libc::EINPROGRESS {
+                    Ok(AIO_ALLDONE)
+                } else {
+                    Err(libc::EINVAL)
+                }
+            }
+        };
+    }
+    let Some(eng) = eng else { return Ok(AIO_ALLDONE) };
+    let (taken, running, any) = eng.fds.cancel_all(fd);
+    let cancelled = !taken.is_empty();
+    for (r, dispatched) in taken {
+        finish(eng, r, -1, libc::ECANCELED, dispatched, true);
+    }
+    Ok(if running {
+        AIO_NOTCANCELED
+    } else if cancelled {
+        AIO_CANCELED
+    } else {
+        let _ = any;
+        AIO_ALLDONE
+    })
+}
+
+/// lio_listio. `old`: the GLIBC_2.2.5 version's documented semantics (no
+/// per-request events; glibc 2.34+ lost them).
+///
+/// # Safety
+/// `list` has `nent` readable entries; `sig` is null or valid.
+pub unsafe fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: c_int, sig: *const Sigevent, old: bool) -> R<()> {
+    stats::add(&C.lio_calls);
+    if mode != LIO_WAIT && mode != LIO_NOWAIT {
+        return Err(libc::EINVAL);
+    }
+    if nent < 0 || (nent > 0 && list.is_null()) {
+        return Err(libc::EINVAL);
+    }
+    let list_event = if sig.is_null() {
+        Notify::None
+    } else {
+        // SAFETY: non-null, caller-provided.
+        Notify::from_sigevent(unsafe { &*sig })
+    };
+    let group = Arc::new(Group {
+        remaining: AtomicU32::new(1), // the submitter's bias, dropped below
+        failed: AtomicBool::new(false),
+        notify: (mode == LIO_NOWAIT).then_some(list_event),
+    });
+    let mut enqueue_error = None;
+    let mut total = 0;
+    for i in 0..nent as usize {
+        // SAFETY: the caller passes nent readable entries.
+        let cb = unsafe { *list.add(i) };
+        if cb.is_null() {
+            continue;
+        }
+        // SAFETY: non-null user aiocb.
+        let opcode = unsafe { (*cb).aio_lio_opcode };
+        if opcode == LIO_NOP {
+            continue;
+        }
+        if old {
+            // glibc's compat path writes this into the user's aiocb too.
+            unsafe { (*cb).aio_sigevent.sigev_notify = SIGEV_NONE };
+        }
+        let op = match opcode {
+            LIO_READ => Op::Read,
+            LIO_WRITE => Op::Write,
+            _ => Op::Invalid,
+        };
+        group.remaining.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: forwarded.
+        match unsafe { submit(cb, op, opcode, Some(&group)) } {
+            Ok(()) => total += 1,
+            Err(e) => {
+                group.remaining.fetch_sub(1, Ordering::AcqRel);
+                enqueue_error = Some(e);
+            }
+        }
+    }
+    if total == 0 {
+        if mode == LIO_NOWAIT {
+            list_event.send();
+        }
+        return enqueue_error.map_or(Ok(()), Err);
+    }
+    if mode == LIO_WAIT {
+        if group.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+            wait::wait_zero(&group.remaining)?;
+        }
+        if enqueue_error.is_some() || group.failed.load(Ordering::Relaxed) {
+            return Err(libc::EIO);
+        }
+        Ok(())
+    } else {
+        group.done_one(false);
+        enqueue_error.map_or(Ok(()), Err)
+    }
+}
+
+/// aio_init: tunes the pool (before the first request) and idle time.
+///
+/// # Safety
+/// `init` is null or valid.
+pub unsafe fn aio_init(init: *const Aioinit) {
+    if init.is_null() {
+        return;
+    }
+    // SAFETY: non-null, caller-provided.
+    let i = unsafe { &*init };
+    config::aio_init(i.aio_threads, i.aio_num, i.aio_idle_time, Engine::started());
+}

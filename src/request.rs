@@ -1,0 +1,107 @@
+//! One request, copied out of the user's aiocb at submission (POSIX forbids
+//! changing an aiocb in flight; glibc reads it later, we read it once).
+//!
+//! A request is shared (`Arc`) by the per-fd table, the backend queue that
+//! holds it and a canceller. Who may complete it is decided by one atomic
+//! state: WAITING (in its fd queue) and QUEUED (in a backend queue) can be
+//! cancelled; RUNNING belongs to the backend; DONE is final. Every
+//! transition out of WAITING/QUEUED is a compare-and-swap, so exactly one
+//! party completes each request.
+use crate::abi::glibc::{Aiocb, Sigevent};
+use crate::abi::kernel::Iocb;
+use crate::notify::Notify;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    Write,
+    Fsync,
+    Fdsync,
+    /// An opcode glibc accepts at submission and fails with EINVAL later.
+    Invalid,
+}
+
+impl Op {
+    pub fn is_rw(self) -> bool {
+        matches!(self, Op::Read | Op::Write)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Kaio,
+    Pool,
+}
+
+pub const WAITING: u8 = 0;
+pub const QUEUED: u8 = 1;
+pub const RUNNING: u8 = 2;
+pub const DONE: u8 = 3;
+
+/// A `lio_listio` list: its remaining count (a futex word for LIO_WAIT),
+/// whether any request failed, and the list notification for LIO_NOWAIT.
+pub struct Group {
+    pub remaining: AtomicU32,
+    pub failed: AtomicBool,
+    pub notify: Option<Notify>,
+}
+
+impl Group {
+    /// Count one request done; the last one out sends the list event or
+    /// wakes the LIO_WAIT caller.
+    pub fn done_one(&self, failed: bool) {
+        if failed {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            match &self.notify {
+                Some(n) => n.send(),
+                None => crate::sys::futex_wake_all(&self.remaining),
+            }
+        }
+    }
+}
+
+pub struct Request {
+    pub cb: *mut Aiocb,
+    pub op: Op,
+    pub fd: i32,
+    pub buf: usize,
+    pub nbytes: usize,
+    pub offset: i64,
+    pub reqprio: i32,
+    pub notify: Notify,
+    pub group: Option<Arc<Group>>,
+    /// Runs alone on its fd, after everything submitted before it (streams,
+    /// O_APPEND writes, fsync barriers).
+    pub exclusive: bool,
+    pub route: Route,
+    /// Slot tag written to the aiocb's `__next_prio` (see slots.rs).
+    pub tag: u64,
+    pub state: AtomicU8,
+    /// The kernel request while this is with kernel AIO.
+    pub iocb: UnsafeCell<Iocb>,
+}
+
+// SAFETY: `cb` is the user's aiocb, which the user keeps alive and
+// unchanged while the request is in flight; `iocb` is touched only by the
+// backend that owns the request in state QUEUED/RUNNING.
+unsafe impl Send for Request {}
+unsafe impl Sync for Request {}
+
+impl Request {
+    pub fn claim(&self, from: u8, to: u8) -> bool {
+        self.state.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+    pub fn state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+}
+
+/// A sigevent as seen at submission.
+pub fn read_sigevent(cb: &Aiocb) -> Sigevent {
+    cb.aio_sigevent
+}

@@ -1,0 +1,145 @@
+//! Liveness tags for in-flight aiocbs, readable without a lock.
+//!
+//! Each submitted aiocb gets a slot; the slot's tag (slot index in the low
+//! 32 bits, a per-slot generation in the high 32) is written into the
+//! aiocb's `__next_prio` and into the slot. `aio_suspend` must tell "in
+//! flight with us" from "says EINPROGRESS but is unknown" (glibc returns 0
+//! at once for the latter, e.g. a parent's aiocb seen in a forked child):
+//! it compares the aiocb's tag with the slot's, two atomic loads, no lock,
+//! no allocation. Slots live in chunks that are never freed, so a stale tag
+//! can always be read safely. The free list is behind a mutex (submission
+//! and completion only, never the signal-safe paths).
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+const CHUNK: usize = 4096;
+const CHUNKS: usize = 1024; // up to 4M aiocbs in flight
+
+pub struct Slot {
+    tag: AtomicU64,
+    aiocb: AtomicUsize,
+}
+
+pub struct Slots {
+    chunks: [AtomicPtr<Slot>; CHUNKS],
+    free: Mutex<FreeList>,
+}
+
+struct FreeList {
+    free: Vec<u32>,
+    next: u32,
+    gens: Vec<u32>,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Slots {
+    pub fn new() -> Slots {
+        Slots {
+            chunks: [const { AtomicPtr::new(core::ptr::null_mut()) }; CHUNKS],
+            free: Mutex::new(FreeList { free: Vec::new(), next: 0, gens: Vec::new() }),
+        }
+    }
+
+    fn slot(&self, idx: u32) -> Option<&Slot> {
+        let (c, i) = (idx as usize / CHUNK, idx as usize % CHUNK);
+        if c >= CHUNKS {
+            return None;
+        }
+        let p = self.chunks[c].load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: chunks are CHUNK slots long and never freed.
+        Some(unsafe { &*p.add(i) })
+    }
+
+    /// Take a slot for `aiocb`; returns its tag (never 0), or None when
+    /// 4M requests are already in flight.
+    pub fn alloc(&self, aiocb: usize) -> Option<u64> {
+        let mut fl = self.free.lock();
+        let idx = match fl.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = fl.next;
+                let c = i as usize / CHUNK;
+                if c >= CHUNKS {
+                    return None;
+                }
+                if i as usize % CHUNK == 0 {
+                    let chunk: Box<[Slot]> =
+                        (0..CHUNK).map(|_| Slot { tag: AtomicU64::new(0), aiocb: AtomicUsize::new(0) }).collect();
+                    self.chunks[c].store(Box::leak(chunk).as_mut_ptr(), Ordering::Release);
+                }
+                fl.next += 1;
+                fl.gens.push(0);
+                i
+            }
+        };
+        let g = &mut fl.gens[idx as usize];
+        *g = g.wrapping_add(1).max(1);
+        let tag = ((*g as u64) << 32) | idx as u64;
+        let s = self.slot(idx).expect("allocated chunk");
+        s.aiocb.store(aiocb, Ordering::Relaxed);
+        s.tag.store(tag, Ordering::Release);
+        Some(tag)
+    }
+
+    pub fn release(&self, tag: u64) {
+        let idx = tag as u32;
+        if let Some(s) = self.slot(idx) {
+            if s.tag.compare_exchange(tag, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                self.free.lock().free.push(idx);
+            }
+        }
+    }
+
+    /// Is `tag` (read from `aiocb`'s `__next_prio`) a live request of ours
+    /// for that very aiocb? Lock-free and async-signal-safe.
+    pub fn is_live(&self, tag: u64, aiocb: usize) -> bool {
+        if tag == 0 {
+            return false;
+        }
+        match self.slot(tag as u32) {
+            Some(s) => s.tag.load(Ordering::Acquire) == tag && s.aiocb.load(Ordering::Relaxed) == aiocb,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn alloc_release_reuse_changes_generation() {
+        let s = Slots::new();
+        let a = s.alloc(100).unwrap();
+        assert!(s.is_live(a, 100));
+        assert!(!s.is_live(a, 101));
+        s.release(a);
+        assert!(!s.is_live(a, 100));
+        let b = s.alloc(100).unwrap();
+        assert_eq!(a as u32, b as u32, "slot reused");
+        assert_ne!(a, b, "generation changed");
+        assert!(!s.is_live(a, 100));
+        assert!(s.is_live(b, 100));
+        s.release(a); // stale release is a no-op
+        assert!(s.is_live(b, 100));
+    }
+    #[test]
+    fn many_slots_span_chunks() {
+        let s = Slots::new();
+        let tags: Vec<u64> = (0..10_000).map(|i| s.alloc(i).unwrap()).collect();
+        for (i, t) in tags.iter().enumerate() {
+            assert!(s.is_live(*t, i));
+        }
+        for t in &tags {
+            s.release(*t);
+        }
+        assert!(tags.iter().enumerate().all(|(i, t)| !s.is_live(*t, i)));
+    }
+}

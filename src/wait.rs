@@ -1,0 +1,79 @@
+//! The completion futex. Every completion bumps one global generation
+//! counter after storing its result; `aio_suspend` scans its list and, if
+//! nothing is done, sleeps until the counter moves. No per-waiter
+//! registration and no lock: safe to use from a signal handler.
+//!
+//! Protocol (all SeqCst): a waiter raises WAITERS, reads GEN, scans, and
+//! waits on GEN; a completer stores its result, raises GEN, and wakes only
+//! when WAITERS is non-zero. Either the completer sees the waiter or the
+//! waiter's futex sees GEN changed.
+use crate::sys;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+pub static GEN: AtomicU32 = AtomicU32::new(0);
+static WAITERS: AtomicU32 = AtomicU32::new(0);
+
+pub fn bump() {
+    GEN.fetch_add(1, SeqCst);
+    if WAITERS.load(SeqCst) != 0 {
+        sys::futex_wake_all(&GEN);
+    }
+}
+
+/// Holds WAITERS raised; dropped also when a thread is cancelled in a wait.
+pub struct Waiter(());
+
+impl Waiter {
+    pub fn new() -> Waiter {
+        WAITERS.fetch_add(1, SeqCst);
+        Waiter(())
+    }
+    pub fn generation(&self) -> u32 {
+        GEN.load(SeqCst)
+    }
+}
+
+impl Default for Waiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        WAITERS.fetch_sub(1, SeqCst);
+    }
+}
+
+extern "C" {
+    fn pthread_setcanceltype(kind: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
+}
+const PTHREAD_CANCEL_ASYNCHRONOUS: libc::c_int = 1;
+
+/// Sleep until GEN moves from `seen`, the deadline passes (ETIMEDOUT) or a
+/// handler runs (EINTR). A cancellation point, like glibc's: asynchronous
+/// cancellation is enabled around the syscall only.
+pub fn wait_cancellable(seen: u32, deadline: Option<&libc::timespec>) -> Result<(), i32> {
+    let mut old = 0;
+    // SAFETY: plain pthread calls on the current thread.
+    unsafe { pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
+    let r = sys::futex_wait(&GEN, seen, deadline);
+    unsafe { pthread_setcanceltype(old, &mut old) };
+    r
+}
+
+/// Wait until `word` reaches zero (LIO_WAIT). Not a cancellation point
+/// (glibc disables cancellation there). Returns EINTR if a handler ran.
+pub fn wait_zero(word: &AtomicU32) -> Result<(), i32> {
+    loop {
+        let v = word.load(SeqCst);
+        if v == 0 {
+            return Ok(());
+        }
+        match sys::futex_wait(word, v, None) {
+            Ok(()) | Err(libc::EAGAIN) => {}
+            Err(libc::EINTR) => return if word.load(SeqCst) == 0 { Ok(()) } else { Err(libc::EINTR) },
+            Err(e) => return Err(e),
+        }
+    }
+}
