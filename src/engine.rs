@@ -59,6 +59,7 @@ pub fn get() -> &'static Engine {
                 }));
                 ENGINE.store(e as *const Engine as *mut Engine, Ordering::Release);
                 INIT.store(2, Ordering::Release);
+                crate::log::debug(format_args!("pid {}: engine started", unsafe { libc::getpid() }));
                 return e;
             }
             Err(_) => {

@@ -86,6 +86,44 @@ pub fn futex_wait(word: &core::sync::atomic::AtomicU32, val: u32, deadline: Opti
     .map(|_| ())
 }
 
+extern "C-unwind" {
+    /// glibc's `syscall`, declared with a fixed argument list and as able to
+    /// unwind: thread cancellation unwinds out of it (see wait.rs).
+    #[link_name = "syscall"]
+    fn syscall_futex_unwind(
+        nr: c_long,
+        word: *const u32,
+        op: c_int,
+        val: u32,
+        timeout: *const libc::timespec,
+        uaddr2: *const u32,
+        val3: u32,
+    ) -> c_long;
+}
+
+/// `futex_wait` for a cancellation point: forced unwinding (pthread_cancel
+/// with asynchronous cancellation enabled) may leave through this call.
+pub fn futex_wait_unwindable(
+    word: &core::sync::atomic::AtomicU32,
+    val: u32,
+    deadline: Option<&libc::timespec>,
+) -> Result<(), i32> {
+    let tp = deadline.map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: as in futex_wait.
+    check(unsafe {
+        syscall_futex_unwind(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+            val,
+            tp,
+            core::ptr::null(),
+            libc::FUTEX_BITSET_MATCH_ANY as u32,
+        )
+    })
+    .map(|_| ())
+}
+
 pub fn futex_wake_all(word: &core::sync::atomic::AtomicU32) {
     // SAFETY: as above.
     unsafe {

@@ -45,7 +45,7 @@ impl Drop for Waiter {
     }
 }
 
-extern "C" {
+extern "C-unwind" {
     fn pthread_setcanceltype(kind: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
 }
 const PTHREAD_CANCEL_ASYNCHRONOUS: libc::c_int = 1;
@@ -57,7 +57,7 @@ pub fn wait_cancellable(seen: u32, deadline: Option<&libc::timespec>) -> Result<
     let mut old = 0;
     // SAFETY: plain pthread calls on the current thread.
     unsafe { pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
-    let r = sys::futex_wait(&GEN, seen, deadline);
+    let r = sys::futex_wait_unwindable(&GEN, seen, deadline);
     unsafe { pthread_setcanceltype(old, &mut old) };
     r
 }
