@@ -28,6 +28,26 @@ if [ $rc -eq 0 ] && [ "$subs" -gt 1000 ] && [ "$preads" -lt 10 ] && [ "$(stat_su
   ok "fio posixaio O_DIRECT randread: io_submit=$subs pread64=$preads kaio=$(stat_sum st1 kaio)"
 else bad "fio posixaio O_DIRECT randread" "rc=$rc io_submit=$subs pread64=$preads stats: $(cat st1 2>/dev/null)"; fi
 
+# 1b. The kernel ring full (4 events, iodepth 32): requests wait in user
+#     space, none fails; and io_setup refused (more events than
+#     fs.aio-max-nr allows): everything still works on the worker pool.
+rm -f st1b; LD_PRELOAD=$SHIM AIO_SHIM_STATS=$W/st1b AIO_SHIM_MAXEVENTS=4 \
+  $FIO --rw=randread --iodepth=32 --direct=1 --runtime=1 --time_based
+rc=$?
+if [ $rc -eq 0 ] && [ "$(stat_sum st1b kaio_ring_full)" -gt 0 ] && [ "$(stat_sum st1b errors)" -eq 0 ]; then
+  ok "kernel ring full: requests parked in user space (kaio_ring_full=$(stat_sum st1b kaio_ring_full))"
+else bad "kernel ring full" "rc=$rc $(cat st1b 2>/dev/null)"; fi
+maxnr=$(cat /proc/sys/fs/aio-max-nr)
+if [ "$maxnr" -lt 1000000 ]; then
+  rm -f st1c; LD_PRELOAD=$SHIM AIO_SHIM_STATS=$W/st1c AIO_SHIM_MAXEVENTS=$((maxnr + 1)) \
+    $FIO --rw=randread --iodepth=16 --direct=1 --runtime=1 --time_based
+  rc=$?
+  if [ $rc -eq 0 ] && [ "$(stat_sum st1c fallback_io_setup)" -gt 0 ] && [ "$(stat_sum st1c kaio)" -eq 0 ] \
+     && [ "$(stat_sum st1c completed)" -gt 100 ]; then
+    ok "io_setup refused: O_DIRECT served by the pool (fallback_io_setup=$(stat_sum st1c fallback_io_setup))"
+  else bad "io_setup refused" "rc=$rc $(cat st1c 2>/dev/null)"; fi
+fi
+
 # 2. fio write + crc32c verify, buffered and O_DIRECT: nothing lost, shim served.
 for direct in 0 1; do
   rm -f st2; LD_PRELOAD=$SHIM AIO_SHIM_STATS=$W/st2 $FIO --rw=randwrite --iodepth=32 --direct=$direct \

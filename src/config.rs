@@ -96,7 +96,7 @@ fn load() -> Config {
     };
     Config {
         backend,
-        maxevents: parse_count("AIO_SHIM_MAXEVENTS", env(c"AIO_SHIM_MAXEVENTS"), 65536),
+        maxevents: parse_count("AIO_SHIM_MAXEVENTS", env(c"AIO_SHIM_MAXEVENTS"), 1 << 20),
         threads: parse_count("AIO_SHIM_THREADS", env(c"AIO_SHIM_THREADS"), 4096),
         stats,
         direct,
