@@ -9,7 +9,7 @@
 //!
 //! Lock: one mutex per shard (fd % SHARDS) guards the `FdState`s in it.
 //! Never held while calling into a backend or completing a request.
-use crate::request::{Request, DONE, QUEUED, RUNNING, WAITING};
+use crate::request::{Op, Request, DONE, QUEUED, RUNNING, WAITING};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -35,9 +35,27 @@ impl FdState {
             self.exclusive_running = req.exclusive;
             true
         } else {
-            self.waiting.push_back(req.clone());
+            self.enqueue(req.clone());
             false
         }
+    }
+
+    /// Queue in `aio_reqprio` order like glibc (a larger value runs later,
+    /// equal values keep submission order), except that nothing passes an
+    /// `aio_fsync` barrier and a barrier passes nothing.
+    fn enqueue(&mut self, req: Arc<Request>) {
+        let barrier = |r: &Request| matches!(r.op, Op::Fsync | Op::Fdsync);
+        let mut at = self.waiting.len();
+        if !barrier(&req) {
+            while at > 0 {
+                let prev = &self.waiting[at - 1];
+                if barrier(prev) || prev.reqprio <= req.reqprio {
+                    break;
+                }
+                at -= 1;
+            }
+        }
+        self.waiting.insert(at, req);
     }
 
     /// `req` is done; returns what may start now.
