@@ -10,6 +10,7 @@
 //! Lock: one mutex per shard (fd % SHARDS) guards the `FdState`s in it.
 //! Never held while calling into a backend or completing a request.
 use crate::request::{Op, Request, DONE, QUEUED, RUNNING, WAITING};
+use crate::route::FdInfo;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -18,6 +19,11 @@ const SHARDS: usize = 64;
 
 #[derive(Default)]
 pub struct FdState {
+    /// What submission learnt about the fd (kind, flags), reused while the
+    /// fd has requests in flight: saves fcntl+fstat per request. An fd
+    /// closed and reused while its requests are in flight keeps the old
+    /// answer until they finish (the I/O itself still reports EBADF etc.).
+    info: Option<FdInfo>,
     pub live: HashMap<usize, Arc<Request>>,
     waiting: VecDeque<Arc<Request>>,
     running: u32,
@@ -117,8 +123,19 @@ impl FdTable {
     }
 
     /// Register a new request; true when it may be dispatched now.
-    pub fn admit(&self, req: &Arc<Request>) -> bool {
-        self.shard(req.fd).lock().entry(req.fd).or_default().admit(req)
+    pub fn admit(&self, req: &Arc<Request>, info: FdInfo) -> bool {
+        let mut shard = self.shard(req.fd).lock();
+        let st = shard.entry(req.fd).or_default();
+        st.info.get_or_insert(info);
+        st.admit(req)
+    }
+
+    /// The fd's kind and flags, from its requests in flight, else probed.
+    pub fn info(&self, fd: i32) -> Result<FdInfo, i32> {
+        if let Some(i) = self.shard(fd).lock().get(&fd).and_then(|st| st.info) {
+            return Ok(i);
+        }
+        FdInfo::probe(fd)
     }
 
     /// A request completed (or was cancelled); returns the requests that

@@ -7,7 +7,7 @@ use crate::complete::{dispatch, finish};
 use crate::engine::{self, Engine};
 use crate::notify::Notify;
 use crate::request::{Group, Op, Request, Route, RUNNING, WAITING};
-use crate::route::{self, FdInfo};
+use crate::route;
 use crate::stats::{self, C};
 use crate::{config, sys, wait};
 use libc::c_int;
@@ -80,7 +80,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     error_code(cb).store(libc::EINPROGRESS, Ordering::Release);
     stats::add(&C.submitted);
 
-    let probe = FdInfo::probe(c.aio_fildes);
+    let probe = eng.fds.info(c.aio_fildes);
     let (exclusive, route) = match &probe {
         Ok(info) => (route::exclusive(op, info), route::choose(op, info, || eng.kaio().is_some())),
         Err(_) => (false, Route::Pool),
@@ -101,13 +101,16 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         state: AtomicU8::new(WAITING),
         iocb: UnsafeCell::new(Default::default()),
     });
-    if let Err(e) = probe {
-        // A closed fd: glibc reports EBADF through aio_error, not here.
-        stats::add(&C.immediate);
-        finish(eng, req, -1, e, false, false);
-        return Ok(());
-    }
-    if eng.fds.admit(&req) {
+    let info = match probe {
+        Ok(info) => info,
+        Err(e) => {
+            // A closed fd: glibc reports EBADF through aio_error, not here.
+            stats::add(&C.immediate);
+            finish(eng, req, -1, e, false, false);
+            return Ok(());
+        }
+    };
+    if eng.fds.admit(&req, info) {
         dispatch(eng, req);
     }
     Ok(())

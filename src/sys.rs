@@ -133,7 +133,7 @@ pub fn futex_wake_all(word: &core::sync::atomic::AtomicU32) {
 
 /// The siginfo glibc's `__aio_sigqueue` builds: SI_ASYNCIO, our pid and uid,
 /// the user's value.
-fn asyncio_siginfo(signo: c_int, value: usize) -> libc::siginfo_t {
+fn asyncio_siginfo(pid: libc::pid_t, signo: c_int, value: usize) -> libc::siginfo_t {
     #[repr(C)]
     struct Raw {
         si_signo: c_int,
@@ -152,7 +152,7 @@ fn asyncio_siginfo(signo: c_int, value: usize) -> libc::siginfo_t {
         si_errno: 0,
         si_code: crate::abi::glibc::SI_ASYNCIO,
         _pad0: 0,
-        si_pid: unsafe { libc::getpid() },
+        si_pid: pid,
         si_uid: unsafe { libc::getuid() },
         si_value: value,
         _rest: [0; 12],
@@ -163,16 +163,20 @@ fn asyncio_siginfo(signo: c_int, value: usize) -> libc::siginfo_t {
 
 /// Process-directed signal, exactly as glibc sends it.
 pub fn sigqueue_asyncio(signo: c_int, value: usize) -> Result<(), i32> {
-    let info = asyncio_siginfo(signo, value);
+    // SAFETY: getpid never fails.
+    let pid = unsafe { libc::getpid() };
+    let info = asyncio_siginfo(pid, signo, value);
     // SAFETY: info is a valid siginfo_t.
-    check(unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), signo, &info) }).map(|_| ())
+    check(unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, signo, &info) }).map(|_| ())
 }
 
 /// Thread-directed signal (SIGEV_THREAD_ID).
 pub fn tgsigqueue_asyncio(tid: libc::pid_t, signo: c_int, value: usize) -> Result<(), i32> {
-    let info = asyncio_siginfo(signo, value);
+    // SAFETY: getpid never fails.
+    let pid = unsafe { libc::getpid() };
+    let info = asyncio_siginfo(pid, signo, value);
     // SAFETY: info is a valid siginfo_t.
-    check(unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, libc::getpid(), tid, signo, &info) }).map(|_| ())
+    check(unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, signo, &info) }).map(|_| ())
 }
 
 pub fn monotonic_now() -> libc::timespec {
