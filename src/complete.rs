@@ -1,31 +1,49 @@
 //! The one completion path, for every backend and for cancellation:
 //!
 //! 1. per-fd bookkeeping (which may let queued requests start);
-//! 2. results into the user's aiocb: `__return_value`, then `__error_code`
-//!    with release ordering (that store is what `aio_error` observes, and
+//! 2. `__return_value` is stored;
+//! 3. signal notifications (SIGEV_SIGNAL, SIGEV_THREAD_ID, and the list
+//!    signal of a LIO_NOWAIT batch whose last request this is) are queued
+//!    *before* the result becomes visible: glibc stores the result and
+//!    signals under the lock that `aio_error`, `aio_suspend` and
+//!    `lio_listio(LIO_WAIT)` take, so a program that sees a request done may
+//!    rely on its signal being pending. Meanwhile the slot is marked
+//!    "completing" and `aio_error` waits that window out, so a handler that
+//!    runs at once on another thread still sees the result. When this runs
+//!    on a user thread (aio_cancel, a submit-time failure), its signals are
+//!    blocked through the window so a handler cannot run inside it;
+//! 4. `__error_code` with release ordering (what `aio_error` observes;
 //!    after it the user may free or reuse the aiocb: nothing below reads it);
-//! 3. the slot tag is released, the completion futex bumped;
-//! 4. the request's notification, then its `lio_listio` group;
-//! 5. requests unblocked in step 1 are dispatched.
+//! 5. the slot tag is released, the completion futex bumped;
+//! 6. SIGEV_THREAD notifications, then the LIO_WAIT caller's wake-up;
+//! 7. requests unblocked in step 1 are dispatched.
 use crate::abi::glibc::Aiocb;
 use crate::engine::Engine;
 use crate::request::{Request, Route, RUNNING};
 use crate::stats::{self, C};
+use crate::threads;
 use crate::wait;
 use std::sync::atomic::{AtomicI32, AtomicIsize, Ordering};
 use std::sync::Arc;
+
+fn return_slot(cb: *mut Aiocb) -> &'static AtomicIsize {
+    // SAFETY: a field of a live aiocb, accessed atomically because
+    // aio_return reads it concurrently.
+    unsafe { &*(core::ptr::addr_of_mut!((*cb).__return_value) as *const AtomicIsize) }
+}
+
+fn error_slot(cb: *mut Aiocb) -> &'static AtomicI32 {
+    // SAFETY: as above, for aio_error.
+    unsafe { &*(core::ptr::addr_of_mut!((*cb).__error_code) as *const AtomicI32) }
+}
 
 /// Store a result where glibc keeps it.
 ///
 /// # Safety
 /// `cb` must be a live aiocb owned by an in-flight request.
 pub unsafe fn publish(cb: *mut Aiocb, ret: isize, err: i32) {
-    // SAFETY: fields of a live aiocb; accessed atomically because aio_error
-    // and aio_return read them concurrently.
-    unsafe {
-        (*(core::ptr::addr_of_mut!((*cb).__return_value) as *const AtomicIsize)).store(ret, Ordering::Relaxed);
-        (*(core::ptr::addr_of_mut!((*cb).__error_code) as *const AtomicI32)).store(err, Ordering::Release);
-    }
+    return_slot(cb).store(ret, Ordering::Relaxed);
+    error_slot(cb).store(err, Ordering::Release);
 }
 
 /// Complete `req` with `ret` (bytes, or -1) and `err` (0 or an errno).
@@ -39,13 +57,38 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
         None => (ret, 0),
     };
     req.state.store(crate::request::DONE, Ordering::Release);
-    // SAFETY: the aiocb belongs to this in-flight request until this store.
-    unsafe { publish(req.cb, ret, err) };
+    return_slot(req.cb).store(ret, Ordering::Relaxed);
+
+    // The request's own signal goes before it is counted in its list, so
+    // the list signal is always the last of a batch's signals.
+    let group = req.group.as_deref();
+    let list_event = group.filter(|g| g.has_event());
+    let early = req.notify.is_signal() || list_event.is_some();
+    let blocked = (early && !threads::is_internal()).then(threads::SignalsBlocked::new);
+    if early {
+        eng.slots.mark_completing(req.tag);
+        if req.notify.is_signal() {
+            req.notify.send();
+        }
+        if let Some(g) = list_event {
+            if g.count_one(ret == -1) {
+                g.last_done();
+            }
+        }
+    }
+    // The aiocb belongs to this in-flight request until this store.
+    error_slot(req.cb).store(err, Ordering::Release);
     eng.slots.release(req.tag);
+    drop(blocked);
     wait::bump();
-    req.notify.send();
-    if let Some(g) = &req.group {
-        g.done_one(ret == -1);
+
+    if !req.notify.is_signal() {
+        req.notify.send();
+    }
+    if let Some(g) = group {
+        if !g.has_event() {
+            g.done_one(ret == -1);
+        }
     }
     stats::add(&C.completed);
     if err == libc::ECANCELED {

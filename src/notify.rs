@@ -49,6 +49,12 @@ impl Notify {
         }
     }
 
+    /// A signal (process- or thread-directed): glibc queues it before the
+    /// result becomes visible, see complete.rs.
+    pub fn is_signal(&self) -> bool {
+        matches!(self, Notify::Signal { .. } | Notify::ThreadId { .. })
+    }
+
     pub fn send(&self) {
         match *self {
             Notify::None => {}

@@ -153,6 +153,21 @@ pub fn aio_error(cb: *const Aiocb) -> R<c_int> {
     if cb.is_null() {
         return Err(libc::EINVAL);
     }
+    let e = error_code(cb).load(Ordering::Acquire);
+    if e != libc::EINPROGRESS {
+        return Ok(e);
+    }
+    // Its signal may be out with the result a few instructions behind (see
+    // complete.rs): wait for it, as glibc's aio_error waits for its lock.
+    // Never taken by the thread doing the completion (its signals are
+    // blocked through the window), so this cannot wait for itself.
+    if let Some(eng) = engine::peek() {
+        let tag = tag_of(cb).load(Ordering::Acquire);
+        while eng.slots.is_completing(tag, cb as usize) {
+            // SAFETY: a plain syscall; async-signal-safe.
+            unsafe { libc::sched_yield() };
+        }
+    }
     Ok(error_code(cb).load(Ordering::Acquire))
 }
 
@@ -203,21 +218,33 @@ pub unsafe fn aio_suspend(list: *const *const Aiocb, nent: c_int, timeout: *cons
     if nent < 0 {
         return Err(libc::EINVAL);
     }
+    // Like glibc, a finished request makes the call succeed whatever the
+    // timeout; a negative timeout is a deadline already past (EAGAIN).
+    // tv_nsec out of range, on which glibc aborts, is EINVAL.
+    let waiter = wait::Waiter::new();
+    let mut seen = waiter.generation();
+    if let Scan::Done = scan(list, nent as usize) {
+        return Ok(());
+    }
     let deadline = if timeout.is_null() {
         None
     } else {
         // SAFETY: non-null, caller-provided.
         let t = unsafe { &*timeout };
-        if t.tv_nsec < 0 || t.tv_nsec >= 1_000_000_000 || t.tv_sec < 0 {
+        if t.tv_nsec < 0 || t.tv_nsec >= 1_000_000_000 {
             return Err(libc::EINVAL);
+        }
+        if t.tv_sec < 0 {
+            return Err(libc::EAGAIN);
         }
         Some(sys::deadline_after(t))
     };
-    let waiter = wait::Waiter::new();
     loop {
-        let seen = waiter.generation();
-        if let Scan::Done = scan(list, nent as usize) {
-            return Ok(());
+        if seen != waiter.generation() {
+            seen = waiter.generation();
+            if let Scan::Done = scan(list, nent as usize) {
+                return Ok(());
+            }
         }
         stats::add(&C.suspend_waits);
         match wait::wait_cancellable(seen, deadline.as_ref()) {

@@ -50,17 +50,32 @@ pub struct Group {
 }
 
 impl Group {
-    /// Count one request done; the last one out sends the list event or
-    /// wakes the LIO_WAIT caller.
-    pub fn done_one(&self, failed: bool) {
+    /// Count one request done; true for the last one out, which then owes
+    /// the list its event (`notify`) or its LIO_WAIT caller a wake-up.
+    pub fn count_one(&self, failed: bool) -> bool {
         if failed {
             self.failed.store(true, Ordering::Relaxed);
         }
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            match &self.notify {
-                Some(n) => n.send(),
-                None => crate::sys::futex_wake_all(&self.remaining),
-            }
+        self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// LIO_NOWAIT with a list event (sent before the last result is stored,
+    /// see complete.rs), as opposed to LIO_WAIT (woken after).
+    pub fn has_event(&self) -> bool {
+        !matches!(self.notify, None | Some(Notify::None))
+    }
+
+    /// What the last one out does.
+    pub fn last_done(&self) {
+        match &self.notify {
+            Some(n) => n.send(),
+            None => crate::sys::futex_wake_all(&self.remaining),
+        }
+    }
+
+    pub fn done_one(&self, failed: bool) {
+        if self.count_one(failed) {
+            self.last_done();
         }
     }
 }

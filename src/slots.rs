@@ -10,7 +10,7 @@
 //! can always be read safely. The free list is behind a mutex (submission
 //! and completion only, never the signal-safe paths).
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 const CHUNK: usize = 4096;
 const CHUNKS: usize = 1024; // up to 4M aiocbs in flight
@@ -18,6 +18,9 @@ const CHUNKS: usize = 1024; // up to 4M aiocbs in flight
 pub struct Slot {
     tag: AtomicU64,
     aiocb: AtomicUsize,
+    /// Set while the request's signal is being sent and its result not yet
+    /// stored (see complete.rs): `aio_error` waits that window out.
+    completing: AtomicBool,
 }
 
 pub struct Slots {
@@ -72,7 +75,7 @@ impl Slots {
                 }
                 if i as usize % CHUNK == 0 {
                     let chunk: Box<[Slot]> =
-                        (0..CHUNK).map(|_| Slot { tag: AtomicU64::new(0), aiocb: AtomicUsize::new(0) }).collect();
+                        (0..CHUNK).map(|_| Slot { tag: AtomicU64::new(0), aiocb: AtomicUsize::new(0), completing: AtomicBool::new(false) }).collect();
                     self.chunks[c].store(Box::leak(chunk).as_mut_ptr(), Ordering::Release);
                 }
                 fl.next += 1;
@@ -85,6 +88,7 @@ impl Slots {
         let tag = ((*g as u64) << 32) | idx as u64;
         let s = self.slot(idx).expect("allocated chunk");
         s.aiocb.store(aiocb, Ordering::Relaxed);
+        s.completing.store(false, Ordering::Relaxed);
         s.tag.store(tag, Ordering::Release);
         Some(tag)
     }
@@ -95,6 +99,25 @@ impl Slots {
             if s.tag.compare_exchange(tag, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 self.free.lock().free.push(idx);
             }
+        }
+    }
+
+    /// Mark the live request `tag` as between "notification sent" and
+    /// "result stored"; `release` ends that window.
+    pub fn mark_completing(&self, tag: u64) {
+        if let Some(s) = self.slot(tag as u32) {
+            s.completing.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Is the live request `tag` of `aiocb` in that window? Lock-free.
+    pub fn is_completing(&self, tag: u64, aiocb: usize) -> bool {
+        if tag == 0 {
+            return false;
+        }
+        match self.slot(tag as u32) {
+            Some(s) => s.completing.load(Ordering::SeqCst) && self.is_live(tag, aiocb),
+            None => false,
         }
     }
 
