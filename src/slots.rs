@@ -73,7 +73,7 @@ impl Slots {
                 if c >= CHUNKS {
                     return None;
                 }
-                if i as usize % CHUNK == 0 {
+                if (i as usize).is_multiple_of(CHUNK) {
                     let chunk: Box<[Slot]> =
                         (0..CHUNK).map(|_| Slot { tag: AtomicU64::new(0), aiocb: AtomicUsize::new(0), completing: AtomicBool::new(false) }).collect();
                     self.chunks[c].store(Box::leak(chunk).as_mut_ptr(), Ordering::Release);

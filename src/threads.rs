@@ -17,6 +17,7 @@ pub fn is_internal() -> bool {
 pub struct SignalsBlocked(libc::sigset_t);
 
 impl SignalsBlocked {
+    #[allow(clippy::new_without_default)] // a guard: made only to be held
     pub fn new() -> SignalsBlocked {
         // SAFETY: sigset manipulation on local values and the current thread.
         unsafe {
