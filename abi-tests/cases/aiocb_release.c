@@ -20,6 +20,14 @@ static volatile int cb_err, cb_ret;
 
 static void fn(union sigval v)
 {
+    /* Notification threads start with every signal unblocked (glibc and
+     * the shim alike): block the test's signal here, or the next round's
+     * SIGEV_SIGNAL could land on this thread while it exits and kill the
+     * process (the default action) instead of reaching sigtimedwait. */
+    sigset_t ss;
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGRTMIN + 1);
+    pthread_sigmask(SIG_BLOCK, &ss, NULL);
     struct slot *s = v.sival_ptr;
     cb_err = aio_error(&s->cb);
     cb_ret = (int)aio_return(&s->cb);
