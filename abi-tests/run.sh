@@ -13,8 +13,8 @@
 #   known wrong there).  Under the shim, AIO_SHIM_STATS must name a file the
 #   shim wrote with "calls":N > 0 (else: FAIL "shim not loaded"); lines
 #   `// EXPECT-STAT key>N` (also >=, ==, <, <=; summed over the stats lines)
-#   are checked too (under AIO_SHIM_BACKEND=pool, `kaio` is checked as
-#   `fallback_backend_setting`: what kernel AIO would have served).  Also runs check_exports.sh and check_resolve.sh.
+#   are checked too (under AIO_SHIM_BACKEND=pool, `kaio` and `nowait` are
+#   checked as `fallback_backend_setting`: what they would have served).  Also runs check_exports.sh and check_resolve.sh.
 #
 #   --shim PATH    the library (default: target/release/libaio_shim.so)
 #   --glibc-only   no shim: run each binary under glibc --repeat times
@@ -273,7 +273,7 @@ test_case() {
                     key=${BASH_REMATCH[1]}; op=${BASH_REMATCH[2]}; val=${BASH_REMATCH[3]}
                     # With AIO_SHIM_BACKEND=pool the requests kernel AIO would
                     # have served are counted as fallbacks forced by the setting.
-                    if [ "$key" = kaio ] && [ "${AIO_SHIM_BACKEND:-}" = pool ]; then
+                    if [[ $key =~ ^(kaio|nowait)$ ]] && [ "${AIO_SHIM_BACKEND:-}" = pool ]; then
                         key=fallback_backend_setting
                     fi
                     have=$(stat_sum "$stats" "$key")

@@ -18,6 +18,7 @@
 //! 6. SIGEV_THREAD notifications, then the LIO_WAIT caller's wake-up;
 //! 7. requests unblocked in step 1 are dispatched.
 use crate::abi::glibc::Aiocb;
+use crate::backend::nowait;
 use crate::engine::Engine;
 use crate::request::{Request, Route, RUNNING};
 use crate::stats::{self, C};
@@ -104,12 +105,24 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
 
 /// Hand a request that may start now to its backend. The request is in
 /// state RUNNING (set under the fd lock when it was admitted or released).
+///
+/// A `Nowait` request may complete right here. That never recurses deeply:
+/// only non-exclusive requests take that route, and their completion frees
+/// at most the one barrier waiting behind them, which goes to the pool.
 pub fn dispatch(eng: &'static Engine, req: Arc<Request>) {
     debug_assert!(req.state() == RUNNING);
     match req.route {
         Route::Kaio => match eng.kaio() {
             Some(k) => k.submit(eng, req),
             None => eng.pool.submit(eng, req),
+        },
+        Route::Nowait => match nowait::attempt(&req) {
+            nowait::Outcome::Done(n) => finish(eng, req, n, 0, true, true),
+            nowait::Outcome::Partial(n) => {
+                req.progress.store(n, Ordering::Relaxed);
+                eng.pool.submit(eng, req)
+            }
+            nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => eng.pool.submit(eng, req),
         },
         Route::Pool => eng.pool.submit(eng, req),
     }

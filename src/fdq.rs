@@ -130,6 +130,11 @@ impl FdTable {
         st.admit(req)
     }
 
+    /// Nothing of ours in flight on `fd` (right now).
+    pub fn idle(&self, fd: i32) -> bool {
+        !self.shard(fd).lock().contains_key(&fd)
+    }
+
     /// The fd's kind and flags, from its requests in flight, else probed.
     pub fn info(&self, fd: i32) -> Result<FdInfo, i32> {
         if let Some(i) = self.shard(fd).lock().get(&fd).and_then(|st| st.info) {

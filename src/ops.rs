@@ -3,6 +3,7 @@
 //! glibc's `rt/` and `sysdeps/pthread/aio_*.c` (the oracle), except where
 //! glibc is broken (documented in README "Differences from glibc").
 use crate::abi::glibc::*;
+use crate::backend::nowait;
 use crate::complete::{dispatch, finish};
 use crate::engine::{self, Engine};
 use crate::notify::Notify;
@@ -12,7 +13,7 @@ use crate::stats::{self, C};
 use crate::{config, sys, wait};
 use libc::c_int;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 type R<T> = Result<T, i32>;
@@ -70,21 +71,61 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         return Err(libc::EINVAL);
     }
     let eng = engine::get();
-    let tag = eng.slots.alloc(cb as usize).ok_or(libc::EAGAIN)?;
     let (policy, prio) = sched_params();
     c.__abs_prio = prio - c.aio_reqprio;
     c.__policy = policy;
     c.aio_lio_opcode = opcode;
+    let notify = Notify::from_sigevent(&c.aio_sigevent);
+
+    // Fast path: a SIGEV_NONE read or write outside any list, on a buffered
+    // fd with nothing of ours in flight, is tried at once with RWF_NOWAIT
+    // (backend/nowait.rs) before any bookkeeping: served from the page
+    // cache, it is complete when aio_read returns, for one fcntl and one
+    // preadv2. Anything else (would block, a pipe, an error) takes the
+    // normal path below, remembering what was done.
+    let mut tried: Option<usize> = None;
+    if group.is_none() && op.is_rw() && matches!(notify, Notify::None) && config::get().backend != config::Backend::Pool {
+        // SAFETY: fcntl on any int.
+        let flags = unsafe { libc::fcntl(c.aio_fildes, libc::F_GETFL) };
+        let plain = flags >= 0
+            && flags & libc::O_DIRECT == 0
+            && !(op == Op::Write && flags & libc::O_APPEND != 0)
+            && eng.fds.idle(c.aio_fildes);
+        if plain {
+            match nowait::try_rw(op, c.aio_fildes, c.aio_buf as usize, c.aio_nbytes, c.aio_offset) {
+                nowait::Outcome::Done(n) => {
+                    tag_of(cb).store(0, Ordering::Relaxed);
+                    return_value(cb).store(n, Ordering::Relaxed);
+                    error_code(cb).store(0, Ordering::Release);
+                    stats::add(&C.submitted);
+                    stats::add(&C.completed);
+                    return Ok(());
+                }
+                nowait::Outcome::Partial(n) => tried = Some(n),
+                nowait::Outcome::WouldBlock => tried = Some(0),
+                nowait::Outcome::NotSeekable => {}
+            }
+        }
+    }
+
+    let tag = eng.slots.alloc(cb as usize).ok_or(libc::EAGAIN)?;
     tag_of(cb).store(tag, Ordering::Release);
     return_value(cb).store(0, Ordering::Relaxed);
     error_code(cb).store(libc::EINPROGRESS, Ordering::Release);
     stats::add(&C.submitted);
 
     let probe = eng.fds.info(c.aio_fildes);
-    let (exclusive, route) = match &probe {
-        Ok(info) => (route::exclusive(op, info), route::choose(op, info, || eng.kaio().is_some())),
+    let (exclusive, mut route) = match &probe {
+        Ok(info) => {
+            let ex = route::exclusive(op, info);
+            (ex, route::choose(op, info, ex, || eng.kaio().is_some()))
+        }
         Err(_) => (false, Route::Pool),
     };
+    // Already tried without blocking: the pool does the (rest of the) work.
+    if tried.is_some() {
+        route = Route::Pool;
+    }
     let req = Arc::new(Request {
         cb,
         op,
@@ -93,12 +134,13 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         nbytes: c.aio_nbytes,
         offset: c.aio_offset,
         reqprio: c.aio_reqprio,
-        notify: Notify::from_sigevent(&c.aio_sigevent),
+        notify,
         group: group.cloned(),
         exclusive,
         route,
         tag,
         state: AtomicU8::new(WAITING),
+        progress: AtomicUsize::new(tried.unwrap_or(0)),
         iocb: UnsafeCell::new(Default::default()),
     });
     let info = match probe {

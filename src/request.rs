@@ -11,7 +11,7 @@ use crate::abi::glibc::{Aiocb, Sigevent};
 use crate::abi::kernel::Iocb;
 use crate::notify::Notify;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,10 @@ impl Op {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Kaio,
+    /// A buffered regular file or block device: try `RWF_NOWAIT` in the
+    /// dispatching thread (served at once from the page cache), the pool
+    /// for whatever would block.
+    Nowait,
     Pool,
 }
 
@@ -97,6 +101,9 @@ pub struct Request {
     /// Slot tag written to the aiocb's `__next_prio` (see slots.rs).
     pub tag: u64,
     pub state: AtomicU8,
+    /// Bytes already transferred by a partial `RWF_NOWAIT` attempt; the pool
+    /// does the rest (see backend/nowait.rs).
+    pub progress: AtomicUsize,
     /// The kernel request while this is with kernel AIO.
     pub iocb: UnsafeCell<Iocb>,
 }

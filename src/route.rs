@@ -3,9 +3,13 @@
 //!
 //! * O_DIRECT regular files and block devices, reads and writes: kernel AIO
 //!   (truly asynchronous there), unless the backend setting says `pool`.
-//! * Everything else (buffered files, pipes, sockets, ttys, fsync): the
-//!   worker pool, because `io_submit` would do the I/O inline and block the
-//!   submitter (or block forever on a pipe).
+//! * Positional reads and writes on buffered regular files and block
+//!   devices: `RWF_NOWAIT` first (backend/nowait.rs: served at once when
+//!   the page cache has the data), the pool for whatever would block.
+//!   `io_submit` itself would do buffered I/O inline and block the submitter.
+//! * Everything else (pipes, sockets, ttys, O_APPEND writes, fsync): the
+//!   worker pool, with the per-fd order of fdq.rs (a read on an empty pipe
+//!   blocks for ever: never in the submitter).
 use crate::config::{self, Backend};
 use crate::request::{Op, Route};
 use crate::stats::{self, C};
@@ -56,7 +60,7 @@ pub fn exclusive(op: Op, info: &FdInfo) -> bool {
     }
 }
 
-pub fn choose(op: Op, info: &FdInfo, kaio_ok: impl FnOnce() -> bool) -> Route {
+pub fn choose(op: Op, info: &FdInfo, exclusive: bool, kaio_ok: impl FnOnce() -> bool) -> Route {
     let backend = config::get().backend;
     if backend == Backend::Pool {
         stats::add(&C.fallback_backend_setting);
@@ -72,9 +76,16 @@ pub fn choose(op: Op, info: &FdInfo, kaio_ok: impl FnOnce() -> bool) -> Route {
         stats::add(&C.fallback_stream);
         return Route::Pool;
     }
-    if !(info.is_direct() && info.is_file_or_block()) {
+    if !info.is_file_or_block() {
         stats::add(&C.fallback_not_direct);
         return Route::Pool;
+    }
+    if !info.is_direct() {
+        if exclusive {
+            stats::add(&C.fallback_not_direct);
+            return Route::Pool;
+        }
+        return Route::Nowait;
     }
     if !kaio_ok() {
         stats::add(&C.fallback_io_setup);

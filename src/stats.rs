@@ -25,6 +25,7 @@ counters!(
     calls,
     submitted,
     kaio,
+    nowait,
     uring,
     pool,
     immediate,
@@ -41,6 +42,10 @@ counters!(
     fallback_io_setup,
     fallback_kaio_submit,
     fallback_backend_setting,
+    fallback_would_block,
+    fallback_nowait_unsupported,
+    nowait_partial,
+    nowait_skipped_cold,
     notify_failed,
 );
 

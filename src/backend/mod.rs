@@ -1,6 +1,8 @@
 //! The backends that do the I/O: `kaio` (the kernel's native AIO, for
-//! O_DIRECT files and block devices) and `pool` (worker threads doing
+//! O_DIRECT files and block devices), `nowait` (RWF_NOWAIT on buffered
+//! files: the page cache at once, the pool for what would block) and `pool` (worker threads doing
 //! `pread`/`pwrite`/`fsync`, the universal fallback). Both finish requests
 //! through `complete::finish`.
 pub mod kaio;
+pub mod nowait;
 pub mod pool;

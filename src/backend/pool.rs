@@ -14,6 +14,7 @@ use crate::stats::{self, C};
 use crate::{config, log, threads};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,12 +109,17 @@ fn retry(mut f: impl FnMut() -> isize) -> (isize, i32) {
     }
 }
 
-/// Do one request in this thread, as glibc's helper thread would.
+/// Do one request in this thread, as glibc's helper thread would. A read
+/// or write that RWF_NOWAIT started (`progress` bytes done) continues where
+/// it stopped; an error after some progress reports the progress, like a
+/// short `pread`.
 pub fn execute(req: &Request) -> (isize, i32) {
-    let (fd, buf, n, off) = (req.fd, req.buf, req.nbytes, req.offset);
+    let done = req.progress.load(Ordering::Relaxed);
+    let (fd, buf, n) = (req.fd, req.buf + done, req.nbytes - done);
+    let off = req.offset + done as i64;
     // SAFETY: the user guarantees buf..buf+n is valid for the request's
     // lifetime (a bad pointer gives EFAULT, as with glibc).
-    unsafe {
+    let (ret, err) = unsafe {
         match req.op {
             Op::Read => match retry(|| libc::pread(fd, buf as *mut _, n, off)) {
                 (_, libc::ESPIPE) => retry(|| libc::read(fd, buf as *mut _, n)),
@@ -127,5 +133,10 @@ pub fn execute(req: &Request) -> (isize, i32) {
             Op::Fdsync => retry(|| libc::fdatasync(fd) as isize),
             Op::Invalid => (-1, libc::EINVAL),
         }
+    };
+    match (done, err) {
+        (0, _) => (ret, err),
+        (d, 0) => (ret + d as isize, 0),
+        (d, _) => (d as isize, 0),
     }
 }

@@ -325,7 +325,7 @@ pub fn stats_lines(runs: &[(usize, &Summary)]) -> Vec<String> {
             .collect()
     };
     const MAIN: &[&str] = &["calls", "submitted", "completed", "cancelled", "errors"];
-    const BACKENDS: &[&str] = &["kaio", "uring", "pool", "immediate"];
+    const BACKENDS: &[&str] = &["kaio", "nowait", "uring", "pool", "immediate"];
 
     let procs: Vec<i64> = runs.iter().map(|(_, s)| s.processes as i64).collect();
     let which = if runs.len() == 1 {

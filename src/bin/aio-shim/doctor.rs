@@ -504,8 +504,9 @@ fn check_dir(dir: &Path, caps: &mut Caps) {
 
 /// Which backend the shim's automatic routing picks. This mirrors the
 /// library's routing rules (src/route.rs): O_DIRECT regular files and block
-/// devices go to native kernel AIO, everything else (buffered files, pipes,
-/// sockets, ttys, fsync) to the worker pool. `AIO_SHIM_BACKEND=pool` sends
+/// devices go to native kernel AIO, buffered reads/writes try RWF_NOWAIT
+/// (page cache) then the pool, everything else (pipes, sockets, ttys,
+/// O_APPEND writes, fsync) goes to the worker pool. `AIO_SHIM_BACKEND=pool` sends
 /// everything to the pool.
 fn routing(caps: &Caps) {
     let setting = std::env::var("AIO_SHIM_BACKEND")
@@ -546,7 +547,7 @@ fn routing(caps: &Caps) {
     out("routing (auto), O_DIRECT file here", direct);
     out(
         "routing (auto), buffered file here",
-        "pool (worker threads; kernel AIO would block the caller on buffered I/O)",
+        "nowait (RWF_NOWAIT: served at once from the page cache), else pool (worker threads)",
     );
     out(
         "routing (auto), pipe, socket or tty",
