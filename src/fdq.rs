@@ -136,11 +136,12 @@ impl FdTable {
     }
 
     /// The fd's kind and flags, from its requests in flight, else probed.
-    pub fn info(&self, fd: i32) -> Result<FdInfo, i32> {
+    /// `flags`: its F_GETFL flags if the caller just read them, else -1.
+    pub fn info(&self, fd: i32, flags: i32) -> Result<FdInfo, i32> {
         if let Some(i) = self.shard(fd).lock().get(&fd).and_then(|st| st.info) {
             return Ok(i);
         }
-        FdInfo::probe(fd)
+        FdInfo::probe(fd, flags)
     }
 
     /// A request completed (or was cancelled); returns the requests that

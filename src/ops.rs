@@ -84,13 +84,17 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     // preadv2. Anything else (would block, a pipe, an error) takes the
     // normal path below, remembering what was done.
     let mut tried: Option<usize> = None;
+    let mut known_flags = -1;
     if group.is_none() && op.is_rw() && matches!(notify, Notify::None) && config::get().backend != config::Backend::Pool {
-        // SAFETY: fcntl on any int.
-        let flags = unsafe { libc::fcntl(c.aio_fildes, libc::F_GETFL) };
-        let plain = flags >= 0
-            && flags & libc::O_DIRECT == 0
-            && !(op == Op::Write && flags & libc::O_APPEND != 0)
-            && eng.fds.idle(c.aio_fildes);
+        // (Idle first: an fd with requests in flight has its flags cached.)
+        let flags = if eng.fds.idle(c.aio_fildes) {
+            // SAFETY: fcntl on any int.
+            unsafe { libc::fcntl(c.aio_fildes, libc::F_GETFL) }
+        } else {
+            -1
+        };
+        known_flags = flags;
+        let plain = flags >= 0 && flags & libc::O_DIRECT == 0 && !(op == Op::Write && flags & libc::O_APPEND != 0);
         if plain {
             match nowait::try_rw(op, c.aio_fildes, c.aio_buf as usize, c.aio_nbytes, c.aio_offset) {
                 nowait::Outcome::Done(n) => {
@@ -114,7 +118,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     error_code(cb).store(libc::EINPROGRESS, Ordering::Release);
     stats::add(&C.submitted);
 
-    let probe = eng.fds.info(c.aio_fildes);
+    let probe = eng.fds.info(c.aio_fildes, known_flags);
     let (exclusive, mut route) = match &probe {
         Ok(info) => {
             let ex = route::exclusive(op, info);

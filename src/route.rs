@@ -23,9 +23,10 @@ pub struct FdInfo {
 
 impl FdInfo {
     /// `Err(errno)` for a closed fd (EBADF), like glibc reports later.
-    pub fn probe(fd: i32) -> Result<FdInfo, i32> {
+    /// `flags`: F_GETFL's answer if the caller has it, else -1.
+    pub fn probe(fd: i32, flags: i32) -> Result<FdInfo, i32> {
         // SAFETY: fcntl/fstat on any int are safe.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        let flags = if flags >= 0 { flags } else { unsafe { libc::fcntl(fd, libc::F_GETFL) } };
         if flags < 0 {
             return Err(libc::EBADF);
         }
