@@ -43,7 +43,7 @@ fn bucket(fd: i32) -> usize {
 /// Worth a `RWF_NOWAIT` attempt on `fd` now?
 fn worth_trying(fd: i32) -> bool {
     let b = bucket(fd);
-    MISSES[b].load(Relaxed) < COLD_AFTER || TICK[b].fetch_add(1, Relaxed) % PROBE_EVERY == 0
+    MISSES[b].load(Relaxed) < COLD_AFTER || TICK[b].fetch_add(1, Relaxed).is_multiple_of(PROBE_EVERY)
 }
 
 fn record(fd: i32, hit: bool) {
