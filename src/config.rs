@@ -30,7 +30,13 @@ pub struct Config {
     pub threads: Option<u32>,
     pub stats: StatsTo,
     pub direct: bool,
+    /// Microseconds the kernel AIO reaper and `aio_suspend` poll for a
+    /// completion before they sleep (saves a wake-up per completion).
+    pub spin_us: u32,
 }
+
+/// Default of `AIO_SHIM_SPIN_US`.
+pub const SPIN_US_DEFAULT: u32 = 20;
 
 /// glibc's defaults: 20 threads, idle time 1 s; aio_num 64 (we size the
 /// kernel ring from it only when the user called aio_init).
@@ -100,6 +106,10 @@ fn load() -> Config {
         threads: parse_count("AIO_SHIM_THREADS", env(c"AIO_SHIM_THREADS"), 4096),
         stats,
         direct,
+        spin_us: match env(c"AIO_SHIM_SPIN_US") {
+            Some(v) if v.trim() == "0" => 0,
+            v => parse_count("AIO_SHIM_SPIN_US", v, 1000).unwrap_or(SPIN_US_DEFAULT),
+        },
     }
 }
 

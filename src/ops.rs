@@ -292,6 +292,9 @@ pub unsafe fn aio_suspend(list: *const *const Aiocb, nent: c_int, timeout: *cons
                 return Ok(());
             }
         }
+        if wait::spin_until_changed(seen, config::get().spin_us) {
+            continue;
+        }
         stats::add(&C.suspend_waits);
         match wait::wait_cancellable(seen, deadline.as_ref()) {
             Ok(()) | Err(libc::EAGAIN) => {}

@@ -20,6 +20,28 @@ pub fn bump() {
     }
 }
 
+/// Poll GEN for up to `us` microseconds; true if it moved from `seen`.
+/// Lock-free, allocation-free (the clock is the vDSO's).
+pub fn spin_until_changed(seen: u32, us: u32) -> bool {
+    if us == 0 {
+        return false;
+    }
+    let deadline = sys::monotonic_now();
+    let end = deadline.tv_sec as i64 * 1_000_000_000 + deadline.tv_nsec as i64 + us as i64 * 1000;
+    loop {
+        for _ in 0..32 {
+            core::hint::spin_loop();
+        }
+        if GEN.load(SeqCst) != seen {
+            return true;
+        }
+        let t = sys::monotonic_now();
+        if t.tv_sec as i64 * 1_000_000_000 + t.tv_nsec as i64 >= end {
+            return false;
+        }
+    }
+}
+
 /// Holds WAITERS raised; dropped also when a thread is cancelled in a wait.
 pub struct Waiter(());
 

@@ -1,8 +1,9 @@
-//! `aio-shim doctor [--dir DIR] [BINARY]`: what this machine offers the shim
-//! (kernel AIO, io_uring, O_DIRECT in DIR), where the library is, which
-//! backend the automatic routing would pick, and whether BINARY can be run
-//! under the shim and which POSIX AIO symbols it imports. Plain text, one
-//! finding per line, `topic: finding`.
+//! `aio-shim doctor [--dir DIR] [--file PATH] [BINARY]`: what this machine
+//! offers the shim (kernel AIO and fs.aio-nr, io_uring and why it may be
+//! off, O_DIRECT in DIR), where the library is, which backend the automatic
+//! routing would pick for files in DIR and for PATH, and whether BINARY can
+//! be run under the shim and which POSIX AIO symbols it imports. Plain text,
+//! one finding per line, `topic: finding`.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -14,24 +15,29 @@ use crate::elf::{self, ExecKind};
 use crate::preload::{self, Refusal, Resolved};
 
 pub const USAGE: &str = "\
-Usage: aio-shim doctor [--dir DIR] [--lib PATH] [BINARY]
+Usage: aio-shim doctor [--dir DIR] [--file PATH] [--lib PATH] [BINARY]
 
-Check what this machine offers libaio_shim: kernel AIO (io_setup), io_uring
-(io_uring_setup, kernel.io_uring_disabled), O_DIRECT in DIR (default: the
-current directory: filesystem type, minimum working alignment), where
-libaio_shim.so is, and which backend the automatic routing would choose for
-files in DIR. With BINARY (a path, or a name looked up in PATH): whether it is
-dynamically linked, set-user-ID/set-group-ID, and which POSIX AIO symbols and
-versions it imports.
+Check what this machine offers libaio_shim: kernel AIO (io_setup, fs.aio-nr
+and fs.aio-max-nr), io_uring (io_uring_setup; off by kernel.io_uring_disabled,
+a seccomp filter or the kernel build), O_DIRECT in DIR (default: the current
+directory: filesystem type, minimum working alignment), where libaio_shim.so
+is, and which backend the automatic routing would choose for files in DIR.
+With --file PATH: the backend PATH would get (a regular file or block device
+opened with O_DIRECT: kaio; opened without: RWF_NOWAIT from the page cache,
+else the pool; a pipe, socket or tty: the pool). With BINARY (a path, or a
+name looked up in PATH): whether it is dynamically linked, set-user-ID or
+set-group-ID, and which POSIX AIO symbols and versions it imports.
 
 Options:
   --dir DIR    the directory to test O_DIRECT in (a small temporary file is
                created there and removed)
+  --file PATH  an existing file, device, FIFO or socket to route (opened
+               read-only, never written; a FIFO is not opened)
   --lib PATH   the libaio_shim.so to look at
   -h, --help   show this help
 
-Exit status: 0 when the checks ran (whatever they found), 1 if BINARY cannot
-be found or read, 2 on a usage error.
+Exit status: 0 when the checks ran (whatever they found), 1 if BINARY or
+PATH cannot be found or read, 2 on a usage error.
 ";
 
 /// The POSIX AIO entry points the shim replaces (there is no `aio_init64`).
@@ -60,6 +66,7 @@ const SUB: Option<&str> = Some("doctor");
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DoctorOptions {
     pub dir: Option<OsString>,
+    pub file: Option<OsString>,
     pub lib: Option<OsString>,
     pub binary: Option<OsString>,
 }
@@ -76,6 +83,8 @@ pub fn parse(args: &[OsString]) -> Result<Option<DoctorOptions>, String> {
         } else if !only_positional && a.starts_with('-') && a != "-" {
             if let Some(v) = long_value("--dir", args, &mut i) {
                 o.dir = Some(v?);
+            } else if let Some(v) = long_value("--file", args, &mut i) {
+                o.file = Some(v?);
             } else if let Some(v) = long_value("--lib", args, &mut i) {
                 o.lib = Some(v?);
             } else if a == "-h" || a == "--help" {
@@ -160,9 +169,14 @@ fn check_kaio(caps: &mut Caps) {
         out("kernel AIO", "available (io_setup(1) and io_destroy work)");
     } else {
         let e = last_errno();
+        let filtered = seccomp_mode() == Some(2);
         let why = match e {
+            libc::ENOSYS if filtered => {
+                " (blocked by this process's seccomp filter, or a kernel built without CONFIG_AIO)"
+            }
             libc::ENOSYS => " (kernel built without CONFIG_AIO)",
-            libc::EPERM => " (blocked, probably by a seccomp filter)",
+            libc::EPERM if filtered => " (blocked by this process's seccomp filter)",
+            libc::EPERM => " (blocked by a security module)",
             libc::EAGAIN => " (fs.aio-max-nr exhausted: too many AIO contexts system-wide)",
             _ => "",
         };
@@ -178,10 +192,19 @@ fn check_kaio(caps: &mut Caps) {
         read_trimmed("/proc/sys/fs/aio-nr"),
         read_trimmed("/proc/sys/fs/aio-max-nr"),
     ) {
-        (Some(n), Some(max)) => out(
-            "kernel AIO events in use",
-            format!("{n} of {max} (fs.aio-nr / fs.aio-max-nr)"),
-        ),
+        (Some(n), Some(max)) => {
+            out(
+                "kernel AIO events in use",
+                format!("{n} of {max} (fs.aio-nr / fs.aio-max-nr)"),
+            );
+            // The kernel charges about twice the requested ring size: the
+            // shim's default 1024-event context needs ~2048 free.
+            if let (Ok(n), Ok(max)) = (n.parse::<u64>(), max.parse::<u64>()) {
+                if max.saturating_sub(n) < 2 * 1024 {
+                    out("kernel AIO events in use", "WARNING: fewer than 2048 free: a new process's kernel AIO context may not fit, and its O_DIRECT requests then go to the worker pool (raise fs.aio-max-nr, or lower AIO_SHIM_MAXEVENTS)");
+                }
+            }
+        }
         _ => out(
             "kernel AIO events in use",
             "unknown (/proc/sys/fs/aio-nr not readable)",
@@ -213,17 +236,23 @@ fn check_uring(caps: &mut Caps) {
         );
     } else {
         let e = last_errno();
-        let why = match e {
-            libc::EPERM => " (blocked by a seccomp filter, e.g. Docker's default profile, or by kernel.io_uring_disabled)",
-            libc::ENOSYS => " (kernel built without CONFIG_IO_URING, or the syscall is filtered out)",
-            _ => "",
-        };
+        let why = uring_failure_reason(
+            e,
+            read_trimmed("/proc/sys/kernel/io_uring_disabled").as_deref(),
+            seccomp_mode(),
+        );
         out(
             "io_uring",
             format!(
                 "NOT available: io_uring_setup(1) failed with {}{why}",
                 errno_text(e)
             ),
+        );
+    }
+    if let Some(m) = seccomp_mode().filter(|&m| m != 0) {
+        out(
+            "seccomp",
+            format!("this process runs under a seccomp {} (Seccomp: {m} in /proc/self/status); programs started from here inherit it", if m == 1 { "strict mode" } else { "filter" }),
         );
     }
     match read_trimmed("/proc/sys/kernel/io_uring_disabled") {
@@ -240,6 +269,34 @@ fn check_uring(caps: &mut Caps) {
             "kernel.io_uring_disabled",
             "absent (kernel older than 6.6: no such switch)",
         ),
+    }
+}
+
+/// This process's seccomp mode (`Seccomp:` in /proc/self/status): 0 none,
+/// 1 strict, 2 filter.
+fn seccomp_mode() -> Option<u32> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Why `io_uring_setup` failed with `errno`, given kernel.io_uring_disabled
+/// (absent before Linux 6.6) and the seccomp mode.
+pub fn uring_failure_reason(errno: i32, disabled: Option<&str>, seccomp: Option<u32>) -> String {
+    let filtered = seccomp == Some(2);
+    match (errno, disabled) {
+        (libc::EPERM, Some("2")) => " (disabled by the kernel.io_uring_disabled=2 sysctl)".into(),
+        (libc::EPERM, Some("1")) => " (disabled for this user by the kernel.io_uring_disabled=1 sysctl: only CAP_SYS_ADMIN and kernel.io_uring_group may use it)".into(),
+        (libc::EPERM, _) if filtered => {
+            " (blocked by this process's seccomp filter, e.g. a container runtime's default profile)".into()
+        }
+        (libc::EPERM, _) => " (blocked by a security module or a seccomp filter)".into(),
+        (libc::ENOSYS, _) if filtered => {
+            " (blocked by this process's seccomp filter, or a kernel built without CONFIG_IO_URING)".into()
+        }
+        (libc::ENOSYS, _) => " (kernel built without CONFIG_IO_URING, or older than 5.1)".into(),
+        _ => String::new(),
     }
 }
 
@@ -522,6 +579,9 @@ fn routing(caps: &Caps) {
         }
         Some(b) => {
             out("routing", format!("AIO_SHIM_BACKEND={b} is set; requests that backend cannot serve follow the rules below"));
+            if b == "uring" {
+                out("routing", "the uring backend is not implemented yet: AIO_SHIM_BACKEND=uring behaves as auto");
+            }
             if (b == "kaio" && !caps.kaio) || (b == "uring" && !caps.uring) {
                 out(
                     "routing",
@@ -557,6 +617,174 @@ fn routing(caps: &Caps) {
         "routing (auto), aio_fsync",
         "pool (after the earlier requests on its fd)",
     );
+}
+
+/// The kind of file, as the shim's routing sees it (src/route.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Regular,
+    Block,
+    Fifo,
+    Socket,
+    Char,
+    Other,
+}
+
+pub fn file_kind(mode: u32) -> FileKind {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => FileKind::Regular,
+        libc::S_IFBLK => FileKind::Block,
+        libc::S_IFIFO => FileKind::Fifo,
+        libc::S_IFSOCK => FileKind::Socket,
+        libc::S_IFCHR => FileKind::Char,
+        _ => FileKind::Other,
+    }
+}
+
+/// What the automatic routing does with `kind` (before any probe of the
+/// file itself): the per-kind line of `doctor --file`.
+pub fn route_for_kind(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Regular | FileKind::Block => {
+            "O_DIRECT: kaio; buffered: nowait (RWF_NOWAIT from the page cache), else pool"
+        }
+        FileKind::Fifo => "pool (a pipe: worker threads, one request at a time in submission order)",
+        FileKind::Socket => "pool (a socket: worker threads, one request at a time in submission order)",
+        FileKind::Char => "pool (a character device such as a tty: worker threads, one request at a time in submission order)",
+        FileKind::Other => "pool (not a regular file, block device or stream; reads and writes there usually fail, e.g. EISDIR)",
+    }
+}
+
+/// Opens `path` read-only with extra `flags`; `Err(errno)`.
+fn open_ro(path: &CStr, flags: i32) -> Result<i32, i32> {
+    // SAFETY: valid path; flags are plain integers.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY | flags,
+        )
+    };
+    if fd < 0 {
+        Err(last_errno())
+    } else {
+        Ok(fd)
+    }
+}
+
+/// Tries one O_DIRECT read of `a` bytes at offset 0 into an `a`-aligned
+/// buffer, for growing `a`: the smallest that works.
+fn direct_read_alignment(fd: i32, size: u64) -> Option<usize> {
+    let buf = Aligned::new(8192, 16384)?;
+    ALIGNMENTS.into_iter().find(|&a| {
+        if (a as u64) > size {
+            return false;
+        }
+        // SAFETY: buf.ptr + a .. + 2a lies within the 16384-byte buffer.
+        let r = unsafe { libc::pread(fd, buf.ptr.add(a) as *mut libc::c_void, a, 0) };
+        r == a as isize
+    })
+}
+
+/// `doctor --file PATH`: which backend the shim would choose for requests
+/// on PATH, probed read-only (O_DIRECT open and an aligned read,
+/// RWF_NOWAIT support). A FIFO is not opened (that could block).
+fn check_file(path: &Path, caps: &Caps) -> Result<(), String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {}", path.display(), preload::errstr(&e)))?;
+    let kind = file_kind(std::os::unix::fs::MetadataExt::mode(&meta));
+    out("file", preload::absolute(path).display().to_string());
+    let kind_name = match kind {
+        FileKind::Regular => "regular file",
+        FileKind::Block => "block device",
+        FileKind::Fifo => "FIFO (named pipe)",
+        FileKind::Socket => "socket",
+        FileKind::Char => "character device",
+        FileKind::Other => "directory or other",
+    };
+    out("file type", kind_name);
+    let pool_forced = std::env::var("AIO_SHIM_BACKEND").ok().as_deref() == Some("pool");
+    if pool_forced {
+        out(
+            "routing (auto) for this file",
+            "pool (AIO_SHIM_BACKEND=pool is set: every request goes to the worker pool)",
+        );
+        return Ok(());
+    }
+    if !matches!(kind, FileKind::Regular | FileKind::Block) {
+        out("routing (auto) for this file", route_for_kind(kind));
+        return Ok(());
+    }
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: contains a NUL byte", path.display()))?;
+    let size = if kind == FileKind::Block {
+        u64::MAX
+    } else {
+        meta.len()
+    };
+
+    // Opened with O_DIRECT: kernel AIO if the open works and io_setup does.
+    let direct = match open_ro(&c, libc::O_DIRECT) {
+        Ok(fd) => {
+            let align = direct_read_alignment(fd, size);
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
+            let align_text = match (statx_dioalign(&c), align) {
+                (Some((mem, off)), _) => format!("requests must be aligned: memory {mem}, offset/length {off} bytes (statx)"),
+                (None, Some(a)) => format!("a {a}-byte aligned read works"),
+                (None, None) if size < 512 => "file too small to test an aligned read".into(),
+                (None, None) => "no aligned read of 512..4096 bytes worked: treat O_DIRECT as unusable".into(),
+            };
+            if caps.kaio {
+                format!("kaio (native kernel AIO; {align_text})")
+            } else {
+                format!("pool (kernel AIO is not available, see above; {align_text})")
+            }
+        }
+        Err(libc::EINVAL) => {
+            "impossible: open(O_DIRECT) fails with EINVAL (the filesystem does not support O_DIRECT)".into()
+        }
+        Err(e) => format!("cannot test: open(O_RDONLY|O_DIRECT) failed with {}", errno_text(e)),
+    };
+    out("routing (auto), opened with O_DIRECT", direct);
+
+    // Opened without O_DIRECT: RWF_NOWAIT from the page cache, else the pool.
+    let buffered = match open_ro(&c, 0) {
+        Ok(fd) => {
+            let mut b = [0u8; 1];
+            let iov = libc::iovec {
+                iov_base: b.as_mut_ptr() as *mut libc::c_void,
+                iov_len: 1,
+            };
+            // SAFETY: one valid iovec of 1 byte.
+            let r = unsafe { libc::preadv2(fd, &iov, 1, 0, libc::RWF_NOWAIT) };
+            let e = last_errno();
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
+            if r >= 0 || e == libc::EAGAIN {
+                "nowait (RWF_NOWAIT: served at once when the page cache has the data), else pool (worker threads)".to_string()
+            } else if e == libc::EOPNOTSUPP || e == libc::EINVAL {
+                format!(
+                    "pool (RWF_NOWAIT is not supported here: preadv2 failed with {})",
+                    errno_text(e)
+                )
+            } else {
+                format!(
+                    "nowait, else pool (the RWF_NOWAIT probe failed with {})",
+                    errno_text(e)
+                )
+            }
+        }
+        Err(e) => format!(
+            "cannot test: open(O_RDONLY) failed with {}",
+            errno_text(e)
+        ),
+    };
+    out("routing (auto), opened without O_DIRECT", buffered);
+    out(
+        "routing (auto), O_APPEND writes and aio_fsync",
+        "pool (one at a time, after the earlier requests on the fd)",
+    );
+    Ok(())
 }
 
 fn check_library(opt: Option<&OsStr>) {
@@ -775,7 +1003,16 @@ pub fn main(args: &[OsString]) -> i32 {
             return 2;
         }
     };
-    // A BINARY that does not exist is a usage error: say so before the report.
+    // A BINARY or PATH that does not exist: say so before the report.
+    if let Some(f) = &o.file {
+        if let Err(e) = std::fs::metadata(f) {
+            error(
+                SUB,
+                &format!("{}: {}", f.to_string_lossy(), preload::errstr(&e)),
+            );
+            return 1;
+        }
+    }
     if let Some(b) = &o.binary {
         if let Resolved::NotFound = preload::resolve_command(b, std::env::var_os("PATH").as_deref())
         {
@@ -820,6 +1057,12 @@ pub fn main(args: &[OsString]) -> i32 {
             format!("{}: not a directory; O_DIRECT not tested", dir.display()),
         );
     }
+    if let Some(f) = &o.file {
+        if let Err(e) = check_file(Path::new(f), &caps) {
+            error(SUB, &e);
+            return 1;
+        }
+    }
     if let Some(b) = &o.binary {
         if let Err(e) = check_binary(b) {
             error(SUB, &e);
@@ -851,6 +1094,35 @@ mod tests {
         assert!(parse(&v(&["a", "b"])).is_err());
         assert!(parse(&v(&["--bogus"])).is_err());
         assert!(parse(&v(&["--dir"])).is_err());
+        let o = parse(&v(&["--file", "/dev/null", "--file=/x"])).unwrap().unwrap();
+        assert_eq!(o.file, Some("/x".into()));
+        assert!(parse(&v(&["--file"])).is_err());
+    }
+
+    #[test]
+    fn kinds_and_routes() {
+        assert_eq!(file_kind(libc::S_IFREG | 0o644), FileKind::Regular);
+        assert_eq!(file_kind(libc::S_IFBLK | 0o660), FileKind::Block);
+        assert_eq!(file_kind(libc::S_IFIFO | 0o600), FileKind::Fifo);
+        assert_eq!(file_kind(libc::S_IFSOCK | 0o600), FileKind::Socket);
+        assert_eq!(file_kind(libc::S_IFCHR | 0o620), FileKind::Char);
+        assert_eq!(file_kind(libc::S_IFDIR | 0o755), FileKind::Other);
+        assert!(route_for_kind(FileKind::Regular).starts_with("O_DIRECT: kaio"));
+        for k in [FileKind::Fifo, FileKind::Socket, FileKind::Char, FileKind::Other] {
+            assert!(route_for_kind(k).starts_with("pool"), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn uring_reasons() {
+        let r = |e, d, s| uring_failure_reason(e, d, s);
+        assert!(r(libc::EPERM, Some("2"), Some(0)).contains("io_uring_disabled=2"));
+        assert!(r(libc::EPERM, Some("1"), Some(0)).contains("io_uring_disabled=1"));
+        assert!(r(libc::EPERM, Some("0"), Some(2)).contains("seccomp"));
+        assert!(r(libc::EPERM, None, Some(2)).contains("seccomp"));
+        assert!(r(libc::ENOSYS, None, Some(0)).contains("CONFIG_IO_URING"));
+        assert!(r(libc::ENOSYS, None, Some(2)).contains("seccomp"));
+        assert_eq!(r(libc::ENOMEM, None, None), "");
     }
 
     #[test]

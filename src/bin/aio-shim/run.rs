@@ -14,7 +14,8 @@ use crate::preload::{self, Refusal, Resolved, EXIT_CANNOT_RUN, EXIT_NOT_FOUND, E
 pub const USAGE: &str = "\
 Usage: aio-shim [OPTIONS] [--] CMD [ARGS...]
        aio-shim ab [--runs N] [--lib PATH] [--quiet] [--] CMD [ARGS...]
-       aio-shim doctor [--dir DIR] [--lib PATH] [BINARY]
+       aio-shim doctor [--dir DIR] [--file PATH] [--lib PATH] [BINARY]
+       aio-shim bench [ARGS...]
 
 Run CMD with libaio_shim.so preloaded, so that its POSIX AIO calls (aio_read,
 aio_write, lio_listio, ...) are served by native kernel AIO instead of glibc's
@@ -37,9 +38,13 @@ Options:
 Subcommands:
   ab        run CMD N times with glibc and N times with the shim, alternating,
             and compare exit status and stdout (see 'aio-shim ab --help')
-  doctor    check kernel AIO, io_uring, O_DIRECT in a directory, and what a
-            program imports (see 'aio-shim doctor --help')
-To run a program that is itself called 'ab' or 'doctor', put '--' before it.
+  doctor    check kernel AIO, io_uring, O_DIRECT in a directory, the backend
+            a file would get, and whether a program can be preloaded and
+            what it imports (see 'aio-shim doctor --help')
+  bench     run the source tree's scripts/bench --quick ARGS... (see
+            'aio-shim bench --help')
+To run a program that is itself called 'ab', 'doctor' or 'bench', put '--'
+before it.
 
 aio-shim refuses statically linked, set-user-ID/set-group-ID and
 file-capability programs: the dynamic linker would not preload into them.
