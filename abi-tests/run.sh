@@ -14,7 +14,8 @@
 #   shim wrote with "calls":N > 0 (else: FAIL "shim not loaded"); lines
 #   `// EXPECT-STAT key>N` (also >=, ==, <, <=; summed over the stats lines)
 #   are checked too (under AIO_SHIM_BACKEND=pool, `kaio` and `nowait` are
-#   checked as `fallback_backend_setting`: what they would have served).  Also runs check_exports.sh and check_resolve.sh.
+#   checked as `fallback_backend_setting`: what they would have served;
+#   under AIO_SHIM_BACKEND=uring, `kaio` is checked as `uring`).  Also runs check_exports.sh and check_resolve.sh.
 #
 #   --shim PATH    the library (default: target/release/libaio_shim.so)
 #   --glibc-only   no shim: run each binary under glibc --repeat times
@@ -275,6 +276,8 @@ test_case() {
                     # have served are counted as fallbacks forced by the setting.
                     if [[ $key =~ ^(kaio|nowait)$ ]] && [ "${AIO_SHIM_BACKEND:-}" = pool ]; then
                         key=fallback_backend_setting
+                    elif [ "$key" = kaio ] && [ "${AIO_SHIM_BACKEND:-}" = uring ]; then
+                        key=uring
                     fi
                     have=$(stat_sum "$stats" "$key")
                     if ! grep -q "\"$key\":" "$stats"; then

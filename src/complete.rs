@@ -21,6 +21,7 @@ use crate::abi::glibc::Aiocb;
 use crate::backend::nowait;
 use crate::engine::Engine;
 use crate::request::{Request, Route, RUNNING};
+use crate::route;
 use crate::stats::{self, C};
 use crate::threads;
 use crate::wait;
@@ -120,10 +121,31 @@ pub fn dispatch(eng: &'static Engine, req: Arc<Request>) {
             nowait::Outcome::Done(n) => finish(eng, req, n, 0, true, true),
             nowait::Outcome::Partial(n) => {
                 req.progress.store(n, Ordering::Relaxed);
+                blocking(eng, req)
+            }
+            nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => blocking(eng, req),
+        },
+        Route::Uring => to_uring(eng, req, false),
+        Route::UringAsync => to_uring(eng, req, true),
+        Route::Pool => eng.pool.submit(eng, req),
+    }
+}
+
+/// A request known to block: io_uring's kernel workers or the pool.
+fn blocking(eng: &'static Engine, req: Arc<Request>) {
+    match route::blocking_route() {
+        Route::UringAsync => to_uring(eng, req, true),
+        _ => eng.pool.submit(eng, req),
+    }
+}
+
+fn to_uring(eng: &'static Engine, req: Arc<Request>, force_async: bool) {
+    match eng.uring() {
+        Some(u) => {
+            if let Err(req) = u.submit(req, force_async) {
                 eng.pool.submit(eng, req)
             }
-            nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => eng.pool.submit(eng, req),
-        },
-        Route::Pool => eng.pool.submit(eng, req),
+        }
+        None => eng.pool.submit(eng, req),
     }
 }

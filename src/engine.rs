@@ -9,6 +9,7 @@
 //! on any fd its parent had busy.
 use crate::backend::kaio::Kaio;
 use crate::backend::pool::Pool;
+use crate::backend::uring::Uring;
 use crate::fdq::FdTable;
 use crate::slots::Slots;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
@@ -19,6 +20,11 @@ pub struct Engine {
     pub slots: Slots,
     pub pool: Pool,
     kaio: OnceLock<Option<Kaio>>,
+    /// The current io_uring (leaked; replaced when the program closed its
+    /// fd, see backend/uring.rs), and whether it proved unavailable.
+    uring: AtomicPtr<Uring>,
+    uring_unavailable: AtomicBool,
+    uring_init: parking_lot::Mutex<()>,
 }
 
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
@@ -26,6 +32,18 @@ static INIT: AtomicU8 = AtomicU8::new(0);
 static ATFORK: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn atfork_child() {
+    // The child inherited the ring fd (not the ring's users): close it if
+    // it is still ours, so it cannot leak into what the child runs.
+    if let Some(u) = peek().and_then(|e| {
+        let p = e.uring.load(Ordering::Acquire);
+        // SAFETY: rings are leaked, never freed.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }) {
+        if u.fd_is_ours() {
+            // SAFETY: closing the child's copy of our own fd.
+            unsafe { libc::close(u.fd()) };
+        }
+    }
     ENGINE.store(core::ptr::null_mut(), Ordering::Release);
     INIT.store(0, Ordering::Release);
     crate::stats::reset_after_fork();
@@ -56,6 +74,9 @@ pub fn get() -> &'static Engine {
                     slots: Slots::new(),
                     pool: Pool::default(),
                     kaio: OnceLock::new(),
+                    uring: AtomicPtr::new(core::ptr::null_mut()),
+                    uring_unavailable: AtomicBool::new(false),
+                    uring_init: parking_lot::Mutex::new(()),
                 }));
                 ENGINE.store(e as *const Engine as *mut Engine, Ordering::Release);
                 INIT.store(2, Ordering::Release);
@@ -78,6 +99,41 @@ impl Engine {
     pub fn kaio(&'static self) -> Option<&'static Kaio> {
         let k = self.kaio.get_or_init(Kaio::setup).as_ref()?;
         k.start(self).then_some(k)
+    }
+
+    /// io_uring, set up on the first request that wants it and rebuilt if
+    /// the program closed its fd; None when the kernel refuses.
+    pub fn uring(&'static self) -> Option<&'static Uring> {
+        let current = || {
+            let p = self.uring.load(Ordering::Acquire);
+            // SAFETY: rings are leaked, never freed.
+            (!p.is_null()).then(|| unsafe { &*p }).filter(|u| !u.is_lost())
+        };
+        if let Some(u) = current() {
+            return Some(u);
+        }
+        if self.uring_unavailable.load(Ordering::Acquire) {
+            return None;
+        }
+        let _g = self.uring_init.lock();
+        if let Some(u) = current() {
+            return Some(u);
+        }
+        match Uring::setup() {
+            Some(u) => {
+                let u: &'static Uring = Box::leak(Box::new(u));
+                if !u.start(self) {
+                    self.uring_unavailable.store(true, Ordering::Release);
+                    return None;
+                }
+                self.uring.store(u as *const Uring as *mut Uring, Ordering::Release);
+                Some(u)
+            }
+            None => {
+                self.uring_unavailable.store(true, Ordering::Release);
+                None
+            }
+        }
     }
 
     pub fn started() -> bool {

@@ -126,9 +126,9 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         }
         Err(_) => (false, Route::Pool),
     };
-    // Already tried without blocking: the pool does the (rest of the) work.
+    // Already tried without blocking: what would block does the rest.
     if tried.is_some() {
-        route = Route::Pool;
+        route = route::blocking_route();
     }
     let req = Arc::new(Request {
         cb,
@@ -141,6 +141,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         notify,
         group: group.cloned(),
         exclusive,
+        stream: probe.as_ref().is_ok_and(|i| i.is_stream()),
         route,
         tag,
         state: AtomicU8::new(WAITING),

@@ -34,9 +34,14 @@ impl Op {
 pub enum Route {
     Kaio,
     /// A buffered regular file or block device: try `RWF_NOWAIT` in the
-    /// dispatching thread (served at once from the page cache), the pool
-    /// for whatever would block.
+    /// dispatching thread (served at once from the page cache); whatever
+    /// would block goes to io_uring (kernel workers) if the backend allows,
+    /// else the pool.
     Nowait,
+    /// io_uring (pool if it is unavailable or refuses).
+    Uring,
+    /// io_uring, straight to a kernel worker (`IOSQE_ASYNC`): known to block.
+    UringAsync,
     Pool,
 }
 
@@ -97,6 +102,8 @@ pub struct Request {
     /// Runs alone on its fd, after everything submitted before it (streams,
     /// O_APPEND writes, fsync barriers).
     pub exclusive: bool,
+    /// A pipe, socket or character device (no file offset).
+    pub stream: bool,
     pub route: Route,
     /// Slot tag written to the aiocb's `__next_prio` (see slots.rs).
     pub tag: u64,

@@ -46,6 +46,8 @@ counters!(
     fallback_nowait_unsupported,
     nowait_partial,
     nowait_skipped_cold,
+    uring_full,
+    fallback_uring_unavailable,
     notify_failed,
 );
 

@@ -27,7 +27,7 @@ pub fn spin_until_changed(seen: u32, us: u32) -> bool {
         return false;
     }
     let deadline = sys::monotonic_now();
-    let end = deadline.tv_sec as i64 * 1_000_000_000 + deadline.tv_nsec as i64 + us as i64 * 1000;
+    let end = deadline.tv_sec * 1_000_000_000 + deadline.tv_nsec + us as i64 * 1000;
     loop {
         for _ in 0..32 {
             core::hint::spin_loop();
@@ -36,7 +36,7 @@ pub fn spin_until_changed(seen: u32, us: u32) -> bool {
             return true;
         }
         let t = sys::monotonic_now();
-        if t.tv_sec as i64 * 1_000_000_000 + t.tv_nsec as i64 >= end {
+        if t.tv_sec * 1_000_000_000 + t.tv_nsec >= end {
             return false;
         }
     }
