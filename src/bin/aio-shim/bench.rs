@@ -57,10 +57,7 @@ pub fn locate(env: Option<&OsStr>, exe: Option<&Path>) -> Result<PathBuf, String
         return if p.is_file() {
             Ok(preload::absolute(p))
         } else {
-            Err(format!(
-                "AIO_SHIM_BENCH={} is not a file",
-                p.display()
-            ))
+            Err(format!("AIO_SHIM_BENCH={} is not a file", p.display()))
         };
     }
     let Some(exe) = exe else {
@@ -134,7 +131,10 @@ pub fn main(args: &[OsString]) -> i32 {
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
         Err(e) => {
-            error(SUB, &format!("cannot get the current directory: {}", preload::errstr(&e)));
+            error(
+                SUB,
+                &format!("cannot get the current directory: {}", preload::errstr(&e)),
+            );
             return EXIT_OWN_FAILURE;
         }
     };
@@ -165,7 +165,17 @@ mod tests {
         let cwd = Path::new("/home/u/x");
         assert_eq!(
             absolutize(
-                &v(&["--dir", "work", "--runs", "3", "--shim=lib/s.so", "--only", "qd32", "--out=/abs", "--dir"]),
+                &v(&[
+                    "--dir",
+                    "work",
+                    "--runs",
+                    "3",
+                    "--shim=lib/s.so",
+                    "--only",
+                    "qd32",
+                    "--out=/abs",
+                    "--dir"
+                ]),
                 cwd
             ),
             v(&[
@@ -195,7 +205,10 @@ mod tests {
         std::fs::create_dir_all(dir.join("scripts")).unwrap();
         let exe = rel.join("aio-shim");
         let e = locate(None, Some(&exe)).unwrap_err();
-        assert!(e.contains("scripts/bench") && e.contains("AIO_SHIM_BENCH"), "{e}");
+        assert!(
+            e.contains("scripts/bench") && e.contains("AIO_SHIM_BENCH"),
+            "{e}"
+        );
         std::fs::write(dir.join("scripts/bench"), b"#!/bin/sh\n").unwrap();
         let p = locate(None, Some(&exe)).unwrap();
         assert_eq!(p, std::fs::canonicalize(dir.join("scripts/bench")).unwrap());

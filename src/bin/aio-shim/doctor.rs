@@ -579,9 +579,6 @@ fn routing(caps: &Caps) {
         }
         Some(b) => {
             out("routing", format!("AIO_SHIM_BACKEND={b} is set; requests that backend cannot serve follow the rules below"));
-            if b == "uring" {
-                out("routing", "the uring backend is not implemented yet: AIO_SHIM_BACKEND=uring behaves as auto");
-            }
             if (b == "kaio" && !caps.kaio) || (b == "uring" && !caps.uring) {
                 out(
                     "routing",
@@ -609,14 +606,13 @@ fn routing(caps: &Caps) {
         "routing (auto), buffered file here",
         "nowait (RWF_NOWAIT: served at once from the page cache), else pool (worker threads)",
     );
+    let ring = if caps.uring { "uring (io_uring" } else { "pool (io_uring unavailable: worker threads" };
     out(
-        "routing (auto), pipe, socket or tty",
-        "pool (worker threads, submission order kept per fd)",
+        "routing (auto), pipe or socket",
+        format!("{ring}, submission order kept per fd; O_NONBLOCK ones: pool)"),
     );
-    out(
-        "routing (auto), aio_fsync",
-        "pool (after the earlier requests on its fd)",
-    );
+    out("routing (auto), tty or other character device", "pool (worker threads, submission order kept per fd)");
+    out("routing (auto), aio_fsync", format!("{ring}, after the earlier requests on its fd)"));
 }
 
 /// The kind of file, as the shim's routing sees it (src/route.rs).
@@ -648,8 +644,8 @@ pub fn route_for_kind(kind: FileKind) -> &'static str {
         FileKind::Regular | FileKind::Block => {
             "O_DIRECT: kaio; buffered: nowait (RWF_NOWAIT from the page cache), else pool"
         }
-        FileKind::Fifo => "pool (a pipe: worker threads, one request at a time in submission order)",
-        FileKind::Socket => "pool (a socket: worker threads, one request at a time in submission order)",
+        FileKind::Fifo => "uring (a pipe: io_uring, or the pool if unavailable or O_NONBLOCK; one request at a time in submission order)",
+        FileKind::Socket => "uring (a socket: io_uring, or the pool if unavailable or O_NONBLOCK; one request at a time in submission order)",
         FileKind::Char => "pool (a character device such as a tty: worker threads, one request at a time in submission order)",
         FileKind::Other => "pool (not a regular file, block device or stream; reads and writes there usually fail, e.g. EISDIR)",
     }
@@ -729,7 +725,7 @@ fn check_file(path: &Path, caps: &Caps) -> Result<(), String> {
             // SAFETY: fd is ours.
             unsafe { libc::close(fd) };
             let align_text = match (statx_dioalign(&c), align) {
-                (Some((mem, off)), _) => format!("requests must be aligned: memory {mem}, offset/length {off} bytes (statx)"),
+                (Some((mem, off)), _) => format!("memory alignment {mem}, offset/length alignment {off} bytes, per statx"),
                 (None, Some(a)) => format!("a {a}-byte aligned read works"),
                 (None, None) if size < 512 => "file too small to test an aligned read".into(),
                 (None, None) => "no aligned read of 512..4096 bytes worked: treat O_DIRECT as unusable".into(),
@@ -743,7 +739,11 @@ fn check_file(path: &Path, caps: &Caps) -> Result<(), String> {
         Err(libc::EINVAL) => {
             "impossible: open(O_DIRECT) fails with EINVAL (the filesystem does not support O_DIRECT)".into()
         }
-        Err(e) => format!("cannot test: open(O_RDONLY|O_DIRECT) failed with {}", errno_text(e)),
+        Err(e) => format!(
+            "{} (not tested: open(O_RDONLY|O_DIRECT) failed here with {})",
+            if caps.kaio { "kaio" } else { "pool" },
+            errno_text(e)
+        ),
     };
     out("routing (auto), opened with O_DIRECT", direct);
 
@@ -775,7 +775,7 @@ fn check_file(path: &Path, caps: &Caps) -> Result<(), String> {
             }
         }
         Err(e) => format!(
-            "cannot test: open(O_RDONLY) failed with {}",
+            "nowait, else pool (not tested: open(O_RDONLY) failed here with {})",
             errno_text(e)
         ),
     };
@@ -1094,7 +1094,9 @@ mod tests {
         assert!(parse(&v(&["a", "b"])).is_err());
         assert!(parse(&v(&["--bogus"])).is_err());
         assert!(parse(&v(&["--dir"])).is_err());
-        let o = parse(&v(&["--file", "/dev/null", "--file=/x"])).unwrap().unwrap();
+        let o = parse(&v(&["--file", "/dev/null", "--file=/x"]))
+            .unwrap()
+            .unwrap();
         assert_eq!(o.file, Some("/x".into()));
         assert!(parse(&v(&["--file"])).is_err());
     }
@@ -1108,7 +1110,10 @@ mod tests {
         assert_eq!(file_kind(libc::S_IFCHR | 0o620), FileKind::Char);
         assert_eq!(file_kind(libc::S_IFDIR | 0o755), FileKind::Other);
         assert!(route_for_kind(FileKind::Regular).starts_with("O_DIRECT: kaio"));
-        for k in [FileKind::Fifo, FileKind::Socket, FileKind::Char, FileKind::Other] {
+        for k in [FileKind::Fifo, FileKind::Socket] {
+            assert!(route_for_kind(k).starts_with("uring"), "{k:?}");
+        }
+        for k in [FileKind::Char, FileKind::Other] {
             assert!(route_for_kind(k).starts_with("pool"), "{k:?}");
         }
     }
