@@ -11,7 +11,11 @@
 //!    "completing" and `aio_error` waits that window out, so a handler that
 //!    runs at once on another thread still sees the result. When this runs
 //!    on a user thread (aio_cancel, a submit-time failure), its signals are
-//!    blocked through the window so a handler cannot run inside it;
+//!    blocked through the window so a handler cannot run inside it. A
+//!    request completed inside its own `aio_read` (a page-cache hit) is
+//!    published first and signalled after: nobody can have seen it in
+//!    flight, and the handler, which may run on this very thread, must
+//!    find the result; that saves the two sigprocmask calls;
 //! 4. `__error_code` with release ordering (what `aio_error` observes;
 //!    after it the user may free or reuse the aiocb: nothing below reads it);
 //! 5. the slot tag is released, the completion futex bumped;
@@ -65,10 +69,7 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
     // the list signal is always the last of a batch's signals.
     let group = req.group.as_deref();
     let list_event = group.filter(|g| g.has_event());
-    let early = req.notify.is_signal() || list_event.is_some();
-    let blocked = (early && !threads::is_internal()).then(threads::SignalsBlocked::new);
-    if early {
-        eng.slots.mark_completing(req.tag);
+    let signals = |req: &Request| {
         if req.notify.is_signal() {
             req.notify.send();
         }
@@ -77,12 +78,25 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
                 g.last_done();
             }
         }
+    };
+    // Completing inside the submitting call (a page-cache hit): nobody can
+    // have seen the request in flight yet, and a handler that runs on this
+    // thread after the signal must find the result: publish, then signal.
+    let in_submit = threads::submitting();
+    let early = (req.notify.is_signal() || list_event.is_some()) && !in_submit;
+    let blocked = (early && !threads::is_internal()).then(threads::SignalsBlocked::new);
+    if early {
+        eng.slots.mark_completing(req.tag);
+        signals(&req);
     }
     // The aiocb belongs to this in-flight request until this store.
     error_slot(req.cb).store(err, Ordering::Release);
     eng.slots.release(req.tag);
     drop(blocked);
     wait::bump();
+    if in_submit {
+        signals(&req);
+    }
 
     if !req.notify.is_signal() {
         req.notify.send();

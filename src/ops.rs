@@ -158,6 +158,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         }
     };
     if eng.fds.admit(&req, info) {
+        let _s = crate::threads::Submitting::new();
         dispatch(eng, req);
     }
     Ok(())

@@ -6,6 +6,28 @@ use std::io;
 
 thread_local! {
     static INTERNAL: Cell<bool> = const { Cell::new(false) };
+    static SUBMITTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Is this thread inside `aio_read`/`aio_write`/`lio_listio` submitting?
+pub fn submitting() -> bool {
+    SUBMITTING.with(|c| c.get())
+}
+
+/// Marks the calling thread as submitting until dropped.
+pub struct Submitting(bool);
+
+impl Submitting {
+    #[allow(clippy::new_without_default)] // a guard: made only to be held
+    pub fn new() -> Submitting {
+        Submitting(SUBMITTING.with(|c| c.replace(true)))
+    }
+}
+
+impl Drop for Submitting {
+    fn drop(&mut self) {
+        SUBMITTING.with(|c| c.set(self.0));
+    }
 }
 
 /// Is the caller one of the shim's own threads (all signals blocked)?

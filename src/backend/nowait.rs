@@ -21,7 +21,7 @@
 //! virtio machine). So after a few misses in a row on an fd, only one
 //! request in 16 tries the page cache (to notice when it warms up); the
 //! rest go straight to the pool. State: a miss streak and a tick per fd
-//! bucket (`fd % 256`), relaxed atomics: a heuristic, never a correctness
+//! bucket (`fd % 256`, reads and writes apart), relaxed atomics: a heuristic, never a correctness
 //! matter.
 use crate::request::{Op, Request};
 use crate::stats::{self, C};
@@ -33,21 +33,23 @@ const COLD_AFTER: u8 = 4;
 /// While cold, one request in this many still tries.
 const PROBE_EVERY: u8 = 16;
 
-static MISSES: [AtomicU8; BUCKETS] = [const { AtomicU8::new(0) }; BUCKETS];
-static TICK: [AtomicU8; BUCKETS] = [const { AtomicU8::new(0) }; BUCKETS];
+/// Reads and writes are tracked apart: a filesystem may serve buffered
+/// reads with RWF_NOWAIT and refuse writes (EOPNOTSUPP).
+static MISSES: [AtomicU8; 2 * BUCKETS] = [const { AtomicU8::new(0) }; 2 * BUCKETS];
+static TICK: [AtomicU8; 2 * BUCKETS] = [const { AtomicU8::new(0) }; 2 * BUCKETS];
 
-fn bucket(fd: i32) -> usize {
-    fd as u32 as usize % BUCKETS
+fn bucket(fd: i32, op: Op) -> usize {
+    fd as u32 as usize % BUCKETS + if op == Op::Write { BUCKETS } else { 0 }
 }
 
 /// Worth a `RWF_NOWAIT` attempt on `fd` now?
-fn worth_trying(fd: i32) -> bool {
-    let b = bucket(fd);
+fn worth_trying(fd: i32, op: Op) -> bool {
+    let b = bucket(fd, op);
     MISSES[b].load(Relaxed) < COLD_AFTER || TICK[b].fetch_add(1, Relaxed).is_multiple_of(PROBE_EVERY)
 }
 
-fn record(fd: i32, hit: bool) {
-    let m = &MISSES[bucket(fd)];
+fn record(fd: i32, op: Op, hit: bool) {
+    let m = &MISSES[bucket(fd, op)];
     if hit {
         m.store(0, Relaxed);
     } else {
@@ -83,7 +85,7 @@ pub fn try_rw(op: Op, fd: i32, buf: usize, nbytes: usize, offset: i64) -> Outcom
     if offset < 0 || nbytes > isize::MAX as usize {
         return Outcome::WouldBlock;
     }
-    if !worth_trying(fd) {
+    if !worth_trying(fd, op) {
         stats::add(&C.nowait_skipped_cold);
         return Outcome::WouldBlock;
     }
@@ -104,7 +106,7 @@ pub fn try_rw(op: Op, fd: i32, buf: usize, nbytes: usize, offset: i64) -> Outcom
             libc::EOPNOTSUPP => stats::add(&C.fallback_nowait_unsupported),
             _ => stats::add(&C.fallback_would_block),
         }
-        record(fd, false);
+        record(fd, op, false);
         return Outcome::WouldBlock;
     }
     let n = r as usize;
@@ -113,11 +115,11 @@ pub fn try_rw(op: Op, fd: i32, buf: usize, nbytes: usize, offset: i64) -> Outcom
     // ran out of cached/reserved room.
     if n == nbytes || n == 0 {
         stats::add(&C.nowait);
-        record(fd, true);
+        record(fd, op, true);
         Outcome::Done(r)
     } else {
         stats::add(&C.nowait_partial);
-        record(fd, false);
+        record(fd, op, false);
         Outcome::Partial(n)
     }
 }

@@ -5,8 +5,28 @@
 //!
 //! Threads start lazily, at most `config::pool_threads()` (aio_init's
 //! `aio_threads`, `AIO_SHIM_THREADS`, default 20), and exit after
-//! `aio_idle_time` seconds without work. Lock: `st` guards the queue and the
-//! thread counts; it is never held while doing I/O or completing.
+//! `aio_idle_time` seconds without work.
+//!
+//! Writes to one file run one at a time (`serial`), like glibc's one
+//! helper per fd: they all take the inode's lock, and twenty threads
+//! queueing on it cost a context switch per write (stress-ng --aio ran at
+//! half of glibc's rate). The worker that finishes a write on an fd takes
+//! that fd's next queued write itself, so none is left behind a request
+//! that blocks; a write queued behind a busy fd wakes nobody. Reads and
+//! other fds run in parallel.
+//!
+//! Waking a thread costs more than most page-cache I/O, so a submission
+//! wakes nobody while a worker is running a request that will end
+//! (`running`: not a pipe, socket or tty, which may wait for ever) and has
+//! made progress in the last `STALL`: that worker comes back for it. A
+//! worker that takes a request and sees more runnable work wakes (or
+//! starts) one more, so a burst of slow requests still fans out to every
+//! thread in a few microseconds. Parked workers also look at the queue
+//! every `aio_idle_time` (1 s), so nothing waits for ever behind a request
+//! stuck on a hung filesystem.
+//!
+//! Lock: `st` guards the queue, the busy-writer set and the thread counts;
+//! it is never held while doing I/O or completing.
 use crate::complete::finish;
 use crate::engine::Engine;
 use crate::request::{Op, Request};
@@ -16,13 +36,52 @@ use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct PoolState {
     queue: VecDeque<Arc<Request>>,
+    /// fds with a serial write executing.
+    writing: Vec<i32>,
     threads: u32,
     idle: u32,
+    /// Workers running a request that will end (not a stream).
+    running: u32,
+    /// When a worker last took or finished a request.
+    progress: Option<Instant>,
+}
+
+/// A running worker that made progress this recently will come back for a
+/// new request; after this long without progress, a submission wakes
+/// another.
+const STALL: Duration = Duration::from_millis(1);
+
+/// A write to a seekable file: one at a time per fd in the pool.
+fn serial(req: &Request) -> bool {
+    req.op == Op::Write && !req.stream
+}
+
+impl PoolState {
+    fn busy(&self, fd: i32) -> bool {
+        self.writing.contains(&fd)
+    }
+
+    /// The next request this worker may run: after a write on `after`, that
+    /// fd's next write; else the first that is not a write to a busy fd.
+    fn take(&mut self, after: Option<i32>) -> Option<Arc<Request>> {
+        let at = after
+            .and_then(|fd| self.queue.iter().position(|r| r.fd == fd && serial(r)))
+            .or_else(|| self.queue.iter().position(|r| !(serial(r) && self.busy(r.fd))))?;
+        let r = self.queue.remove(at)?;
+        if serial(&r) {
+            self.writing.push(r.fd);
+        }
+        Some(r)
+    }
+
+    fn runnable(&self) -> bool {
+        self.queue.iter().any(|r| !(serial(r) && self.busy(r.fd)))
+    }
 }
 
 #[derive(Default)]
@@ -35,14 +94,25 @@ impl Pool {
     pub fn submit(&self, eng: &'static Engine, req: Arc<Request>) {
         stats::add(&C.pool);
         let mut st = self.st.lock();
+        let waits = serial(&req) && st.busy(req.fd);
         st.queue.push_back(req);
+        if waits {
+            // The worker writing this fd takes it next.
+            return;
+        }
+        if st.running > 0 && st.progress.is_some_and(|t| t.elapsed() < STALL) {
+            return;
+        }
+        self.kick(eng, st);
+    }
+
+    /// Wake a parked worker, or start one if the pool may grow.
+    fn kick(&self, eng: &'static Engine, mut st: parking_lot::MutexGuard<'_, PoolState>) {
         if st.idle > 0 {
             self.cv.notify_one();
+            return;
         }
-        // Every queued request needs a thread that is not busy: a request
-        // may block for ever (a read on an empty pipe) and must not hold up
-        // the ones behind it while the pool may still grow.
-        if st.queue.len() as u32 <= st.idle || st.threads >= config::pool_threads() {
+        if st.threads >= config::pool_threads() {
             return;
         }
         st.threads += 1;
@@ -65,12 +135,27 @@ impl Pool {
 
     fn worker(&self, eng: &'static Engine) {
         let mut st = self.st.lock();
+        let mut after = None;
         loop {
-            if let Some(req) = st.queue.pop_front() {
-                drop(st);
+            if let Some(req) = st.take(after.take()) {
+                let finite = !req.stream;
+                st.running += finite as u32;
+                st.progress = Some(Instant::now());
+                if st.runnable() {
+                    self.kick(eng, st);
+                } else {
+                    drop(st);
+                }
+                let wrote = serial(&req).then_some(req.fd);
                 let (ret, err) = execute(&req);
                 finish(eng, req, ret, err, true, true);
                 st = self.st.lock();
+                st.running -= finite as u32;
+                st.progress = Some(Instant::now());
+                if let Some(fd) = wrote {
+                    st.writing.retain(|&f| f != fd);
+                    after = Some(fd);
+                }
                 continue;
             }
             let idle = config::idle_time();
