@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 SHIM=${SHIM:-$PWD/target/release/libaio_shim.so}
 [ "${1:-}" = --shim ] && SHIM=$(realpath "$2")
 [ -f "$SHIM" ] || { echo "real_clients: no shim at $SHIM (cargo build --release)"; exit 2; }
+ROOT=$PWD
 W=$PWD/target/real-clients; rm -rf "$W"; mkdir -p "$W"; cd "$W"
 pass=0; fail=0
 ok()  { echo "PASS $1"; pass=$((pass+1)); }
@@ -47,6 +48,16 @@ if [ "$maxnr" -lt 1000000 ]; then
     ok "io_setup refused: O_DIRECT served by the pool (fallback_io_setup=$(stat_sum st1c fallback_io_setup))"
   else bad "io_setup refused" "rc=$rc $(cat st1c 2>/dev/null)"; fi
 fi
+
+# 1b. lio_listio: the whole O_DIRECT list in one io_submit, aio_reqprio
+#     as an I/O priority (IOCB_FLAG_IOPRIO).
+gcc -O2 -o lio_batch "$ROOT/abi-tests/apps/lio_batch.c" -lrt
+rm -f stb; out=$(LD_PRELOAD=$SHIM AIO_SHIM_STATS=$W/stb strace -f -e trace=io_submit -o strace_lio ./lio_batch "$W/data")
+rc=$?
+n16=$(grep -c 'io_submit(.*) = 16$' strace_lio); prio=$(grep -o 'IOCB_FLAG_IOPRIO' strace_lio | wc -l)
+if [ $rc -eq 0 ] && [ "$out" = "lio=0 ok=16" ] && [ "$n16" -eq 1 ] && [ "$prio" -eq 8 ] && [ "$(stat_sum stb kaio)" -eq 16 ]; then
+  ok "lio_listio: 16 O_DIRECT reads in one io_submit, 8 with IOCB_FLAG_IOPRIO"
+else bad "lio_listio one io_submit" "rc=$rc out=$out io_submit(16)=$n16 ioprio=$prio stats: $(cat stb 2>/dev/null)"; fi
 
 # 2. fio write + crc32c verify, buffered and O_DIRECT: nothing lost, shim served.
 for direct in 0 1; do

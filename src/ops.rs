@@ -397,6 +397,7 @@ pub unsafe fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: c_int, sig:
     });
     let mut enqueue_error = None;
     let mut total = 0;
+    crate::backend::kaio::batch_begin();
     for i in 0..nent as usize {
         // SAFETY: the caller passes nent readable entries.
         let cb = unsafe { *list.add(i) };
@@ -427,6 +428,7 @@ pub unsafe fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: c_int, sig:
             }
         }
     }
+    crate::backend::kaio::batch_end();
     if total == 0 {
         if mode == LIO_NOWAIT {
             list_event.send();

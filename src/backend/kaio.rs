@@ -14,18 +14,54 @@
 //! at the context's address (as libaio does: the reaper is the ring's only
 //! consumer); `io_getevents` is called only to sleep when the ring is empty.
 //!
+//! `lio_listio` submits its O_DIRECT requests in one `io_submit` (a
+//! per-thread batch). `aio_reqprio` > 0 lowers a request's I/O priority
+//! (`IOCB_FLAG_IOPRIO`, best-effort levels 5 to 7).
+//!
 //! Locks: `pending` guards the overflow queue only. The iocb of a request
 //! is written by the submitter before `io_submit` and never again.
-use crate::abi::kernel::{AioContext, IoEvent, Iocb, IOCB_CMD_PREAD, IOCB_CMD_PWRITE};
+use crate::abi::kernel::{AioContext, IoEvent, Iocb, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_IOPRIO};
 use crate::complete::finish;
 use crate::engine::Engine;
 use crate::request::{Op, Request, QUEUED, RUNNING};
 use crate::stats::{self, C};
 use crate::{config, log, sys, threads};
 use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+
+thread_local! {
+    /// Requests a `lio_listio` on this thread collects for one io_submit.
+    static BATCH: RefCell<Option<Vec<Arc<Request>>>> = const { RefCell::new(None) };
+}
+
+/// From here on, this thread's kernel AIO submissions are collected...
+pub fn batch_begin() {
+    BATCH.with(|b| *b.borrow_mut() = Some(Vec::new()));
+}
+
+/// ...and submitted here, in one `io_submit`.
+pub fn batch_end() {
+    let reqs = BATCH.with(|b| b.borrow_mut().take()).unwrap_or_default();
+    if reqs.is_empty() {
+        return;
+    }
+    let eng = crate::engine::get();
+    match eng.kaio() {
+        Some(k) => k.flush(eng, reqs),
+        None => reqs.into_iter().for_each(|r| eng.pool.submit(eng, r)),
+    }
+}
+
+/// `aio_reqprio` lowers the request's I/O priority (glibc only lowers its
+/// helper thread's CPU priority): best-effort class, one level lower per
+/// unit above the default level 4, down to 7. None for 0 (the default).
+pub fn ioprio(reqprio: i32) -> Option<i16> {
+    const IOPRIO_CLASS_BE: i16 = 2;
+    (reqprio > 0).then(|| (IOPRIO_CLASS_BE << 13) | (4 + reqprio.min(3)) as i16)
+}
 
 /// The header of the kernel's AIO completion ring (`struct aio_ring` in
 /// fs/aio.c), mapped at the context address; `io_event`s follow it.
@@ -101,11 +137,82 @@ impl Kaio {
     }
 
     pub fn submit(&self, eng: &'static Engine, req: Arc<Request>) {
-        if self.has_pending.load(Ordering::Acquire) || self.inflight.load(Ordering::Acquire) >= self.nr {
+        let batched = BATCH.with(|b| b.borrow().as_ref().map_or(0, |v| v.len())) as u32;
+        if self.has_pending.load(Ordering::Acquire) || self.inflight.load(Ordering::Acquire) + batched >= self.nr {
             self.park(req);
             return;
         }
-        self.submit_now(eng, req);
+        if let Some(req) = BATCH.with(|b| match b.borrow_mut().as_mut() {
+            Some(v) => {
+                v.push(req);
+                None
+            }
+            None => Some(req),
+        }) {
+            self.submit_now(eng, req);
+        }
+    }
+
+    /// Submit what this thread batched since `batch_begin` in one
+    /// `io_submit`; anything the kernel did not take goes one by one.
+    fn flush(&self, eng: &'static Engine, reqs: Vec<Arc<Request>>) {
+        let mut iocbs = Vec::with_capacity(reqs.len());
+        let mut rest = Vec::new();
+        for req in reqs {
+            match self.prepare(&req) {
+                Some(p) => iocbs.push((p, req)),
+                None => rest.push(req),
+            }
+        }
+        let ptrs: Vec<*mut Iocb> = iocbs.iter().map(|(p, _)| *p).collect();
+        self.inflight.fetch_add(ptrs.len() as u32, Ordering::AcqRel);
+        // SAFETY: each iocb lives in its request, kept alive by the Arc
+        // leaked into aio_data until reaped.
+        let taken = if ptrs.is_empty() { 0 } else { unsafe { sys::io_submit(self.ctx, &ptrs) }.unwrap_or(0) };
+        for _ in 0..taken {
+            stats::add(&C.kaio);
+        }
+        for (p, req) in iocbs.into_iter().skip(taken) {
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+            // SAFETY: not taken by the kernel: reclaim the leaked Arc.
+            drop(unsafe { Arc::from_raw((*p).aio_data as *const Request) });
+            rest.push(req);
+        }
+        for req in rest {
+            self.submit_now(eng, req);
+        }
+    }
+
+    /// Fill in `req`'s iocb and leak an Arc into it; None for a request
+    /// kernel AIO cannot express (the caller routes it).
+    fn prepare(&self, req: &Arc<Request>) -> Option<*mut Iocb> {
+        let opcode = match req.op {
+            Op::Read => IOCB_CMD_PREAD,
+            Op::Write => IOCB_CMD_PWRITE,
+            _ => return None,
+        };
+        let raw = Arc::into_raw(req.clone());
+        let iocb = req.iocb.get();
+        let (flags, prio) = match ioprio(req.reqprio) {
+            Some(p) => (IOCB_FLAG_IOPRIO, p),
+            None => (0, 0),
+        };
+        // SAFETY: the iocb is ours while the request is RUNNING and not yet
+        // submitted; the Arc leaked into aio_data keeps it alive until reaped.
+        unsafe {
+            *iocb = Iocb {
+                aio_data: raw as u64,
+                aio_lio_opcode: opcode,
+                aio_reqprio: prio,
+                aio_fildes: req.fd as u32,
+                aio_buf: req.buf as u64,
+                aio_nbytes: req.nbytes as u64,
+                aio_offset: req.offset,
+                aio_flags: flags,
+                ..Iocb::default()
+            };
+        }
+        Some(iocb)
     }
 
     fn park(&self, req: Arc<Request>) {
@@ -117,26 +224,9 @@ impl Kaio {
     }
 
     fn submit_now(&self, eng: &'static Engine, req: Arc<Request>) {
-        let opcode = match req.op {
-            Op::Read => IOCB_CMD_PREAD,
-            Op::Write => IOCB_CMD_PWRITE,
-            _ => return eng.pool.submit(eng, req),
-        };
-        let raw = Arc::into_raw(req.clone());
-        let iocb = req.iocb.get();
-        // SAFETY: the iocb is ours while the request is RUNNING and not yet
-        // submitted; the Arc leaked into aio_data keeps it alive until reaped.
-        unsafe {
-            *iocb = Iocb {
-                aio_data: raw as u64,
-                aio_lio_opcode: opcode,
-                aio_fildes: req.fd as u32,
-                aio_buf: req.buf as u64,
-                aio_nbytes: req.nbytes as u64,
-                aio_offset: req.offset,
-                ..Iocb::default()
-            };
-        }
+        let Some(iocb) = self.prepare(&req) else { return eng.pool.submit(eng, req) };
+        // SAFETY: prepare leaked this Arc into the iocb.
+        let raw = unsafe { (*iocb).aio_data } as *const Request;
         self.inflight.fetch_add(1, Ordering::AcqRel);
         // SAFETY: iocb stays valid (inside the leaked Arc) until reaped.
         match unsafe { sys::io_submit(self.ctx, &[iocb]) } {

@@ -129,10 +129,11 @@ fn sqe(req: &Request, force_async: bool) -> Option<squeue::Entry> {
     } else {
         (req.offset + done as i64) as u64
     };
+    let prio = crate::backend::kaio::ioprio(req.reqprio).unwrap_or(0) as u16;
     let e = match req.op {
         Op::Read | Op::Write if len > u32::MAX as usize => return None,
-        Op::Read => opcode::Read::new(fd, buf as *mut u8, len as u32).offset(off).build(),
-        Op::Write => opcode::Write::new(fd, buf as *const u8, len as u32).offset(off).build(),
+        Op::Read => opcode::Read::new(fd, buf as *mut u8, len as u32).offset(off).ioprio(prio).build(),
+        Op::Write => opcode::Write::new(fd, buf as *const u8, len as u32).offset(off).ioprio(prio).build(),
         Op::Fsync => opcode::Fsync::new(fd).build(),
         Op::Fdsync => opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build(),
         Op::Invalid => return None,
