@@ -8,15 +8,48 @@
 //! when WAITERS is non-zero. Either the completer sees the waiter or the
 //! waiter's futex sees GEN changed.
 use crate::sys;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 pub static GEN: AtomicU32 = AtomicU32::new(0);
 static WAITERS: AtomicU32 = AtomicU32::new(0);
 
 pub fn bump() {
+    if DEFER.with(|d| d.get()) {
+        PENDING.with(|p| p.set(true));
+        return;
+    }
     GEN.fetch_add(1, SeqCst);
     if WAITERS.load(SeqCst) != 0 {
         sys::futex_wake_all(&GEN);
+    }
+}
+
+thread_local! {
+    static DEFER: Cell<bool> = const { Cell::new(false) };
+    static PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// While held, this thread's completions bump the counter once, when it
+/// is dropped: a reaper publishes a whole batch of results, then wakes
+/// `aio_suspend` callers once (not once per request, each then rescanning
+/// its whole list).
+pub struct Batch(());
+
+impl Batch {
+    #[allow(clippy::new_without_default)] // a guard: made only to be held
+    pub fn new() -> Batch {
+        DEFER.with(|d| d.set(true));
+        Batch(())
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        DEFER.with(|d| d.set(false));
+        if PENDING.with(|p| p.replace(false)) {
+            bump();
+        }
     }
 }
 

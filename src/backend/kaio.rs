@@ -325,6 +325,7 @@ impl Kaio {
             };
             match got {
                 Ok(n) => {
+                    let _batch = crate::wait::Batch::new();
                     for ev in &events[..n] {
                         // SAFETY: aio_data is the Arc leaked in submit_now.
                         let req = unsafe { Arc::from_raw(ev.data as *const Request) };

@@ -313,6 +313,7 @@ impl Uring {
                 }
                 continue;
             }
+            let _batch = crate::wait::Batch::new();
             for (ud, res) in done.drain(..) {
                 // SAFETY: user_data is the Arc leaked in submit.
                 let req = unsafe { Arc::from_raw(ud as *const Request) };
