@@ -15,7 +15,8 @@
 #   `// EXPECT-STAT key>N` (also >=, ==, <, <=; summed over the stats lines)
 #   are checked too (under AIO_SHIM_BACKEND=pool, `kaio` and `nowait` are
 #   checked as `fallback_backend_setting`: what they would have served;
-#   under AIO_SHIM_BACKEND=uring, `kaio` is checked as `uring`).  Also runs check_exports.sh and check_resolve.sh.
+#   under AIO_SHIM_BACKEND=uring, `kaio` is checked as `uring`; under
+#   AIO_SHIM_DIRECT=1, `nowait` is checked as `twin`).  Also runs check_exports.sh and check_resolve.sh.
 #
 #   --shim PATH    the library (default: target/release/libaio_shim.so)
 #   --glibc-only   no shim: run each binary under glibc --repeat times
@@ -278,6 +279,8 @@ test_case() {
                         key=fallback_backend_setting
                     elif [ "$key" = kaio ] && [ "${AIO_SHIM_BACKEND:-}" = uring ]; then
                         key=uring
+                    elif [ "$key" = nowait ] && [ "${AIO_SHIM_DIRECT:-0}" = 1 ]; then
+                        key=twin
                     fi
                     have=$(stat_sum "$stats" "$key")
                     if ! grep -q "\"$key\":" "$stats"; then

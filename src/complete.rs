@@ -131,17 +131,28 @@ pub fn dispatch(eng: &'static Engine, req: Arc<Request>) {
             Some(k) => k.submit(eng, req),
             None => eng.pool.submit(eng, req),
         },
-        Route::Nowait => match nowait::attempt(&req) {
-            nowait::Outcome::Done(n) => finish(eng, req, n, 0, true, true),
-            nowait::Outcome::Partial(n) => {
-                req.progress.store(n, Ordering::Relaxed);
-                blocking(eng, req)
+        Route::Nowait => to_normal_path(eng, req),
+        Route::Twin => {
+            if let Err(req) = eng.twins.submit(eng, req) {
+                to_normal_path(eng, req)
             }
-            nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => blocking(eng, req),
-        },
+        }
         Route::Uring => to_uring(eng, req, false),
         Route::UringAsync => to_uring(eng, req, true),
         Route::Pool => eng.pool.submit(eng, req),
+    }
+}
+
+/// A buffered read or write the usual way: the page cache at once if it
+/// can (RWF_NOWAIT), else what serves blocking requests.
+pub fn to_normal_path(eng: &'static Engine, req: Arc<Request>) {
+    match nowait::attempt(&req) {
+        nowait::Outcome::Done(n) => finish(eng, req, n, 0, true, true),
+        nowait::Outcome::Partial(n) => {
+            req.progress.store(n, Ordering::Relaxed);
+            blocking(eng, req)
+        }
+        nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => blocking(eng, req),
     }
 }
 

@@ -9,6 +9,7 @@
 //! on any fd its parent had busy.
 use crate::backend::kaio::Kaio;
 use crate::backend::pool::Pool;
+use crate::backend::twin::Twins;
 use crate::backend::uring::Uring;
 use crate::fdq::FdTable;
 use crate::slots::Slots;
@@ -19,6 +20,7 @@ pub struct Engine {
     pub fds: FdTable,
     pub slots: Slots,
     pub pool: Pool,
+    pub twins: Twins,
     kaio: OnceLock<Option<Kaio>>,
     /// The current io_uring (leaked; replaced when the program closed its
     /// fd, see backend/uring.rs), and whether it proved unavailable.
@@ -73,6 +75,7 @@ pub fn get() -> &'static Engine {
                     fds: FdTable::new(),
                     slots: Slots::new(),
                     pool: Pool::default(),
+                    twins: Twins::default(),
                     kaio: OnceLock::new(),
                     uring: AtomicPtr::new(core::ptr::null_mut()),
                     uring_unavailable: AtomicBool::new(false),

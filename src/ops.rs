@@ -85,7 +85,13 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     // normal path below, remembering what was done.
     let mut tried: Option<usize> = None;
     let mut known_flags = -1;
-    if group.is_none() && op.is_rw() && matches!(notify, Notify::None) && config::get().backend != config::Backend::Pool {
+    let cfg = config::get();
+    if group.is_none()
+        && op.is_rw()
+        && matches!(notify, Notify::None)
+        && cfg.backend != config::Backend::Pool
+        && !cfg.direct
+    {
         // (Idle first: an fd with requests in flight has its flags cached.)
         let flags = if eng.fds.idle(c.aio_fildes) {
             // SAFETY: fcntl on any int.
@@ -147,6 +153,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         state: AtomicU8::new(WAITING),
         progress: AtomicUsize::new(tried.unwrap_or(0)),
         iocb: UnsafeCell::new(Default::default()),
+        bounce: UnsafeCell::new(None),
     });
     let info = match probe {
         Ok(info) => info,

@@ -40,6 +40,9 @@ pub enum Route {
     Nowait,
     /// io_uring (pool if it is unavailable or refuses).
     Uring,
+    /// AIO_SHIM_DIRECT: kernel AIO on an O_DIRECT twin (backend/twin.rs),
+    /// else as `Nowait`.
+    Twin,
     /// io_uring, straight to a kernel worker (`IOSQE_ASYNC`): known to block.
     UringAsync,
     Pool,
@@ -113,6 +116,8 @@ pub struct Request {
     pub progress: AtomicUsize,
     /// The kernel request while this is with kernel AIO.
     pub iocb: UnsafeCell<Iocb>,
+    /// AIO_SHIM_DIRECT: the aligned buffer a read goes through.
+    pub bounce: UnsafeCell<Option<crate::backend::twin::Bounce>>,
 }
 
 // SAFETY: `cb` is the user's aiocb, which the user keeps alive and

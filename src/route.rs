@@ -12,6 +12,9 @@
 //!   pipe waits in the ring, not in a thread) or the pool (kaio), with the
 //!   per-fd order of fdq.rs. O_APPEND writes on buffered files, character
 //!   devices, O_NONBLOCK streams and anything io_uring cannot take: the pool.
+//! * `AIO_SHIM_DIRECT=1`: buffered regular files go to kernel AIO on an
+//!   O_DIRECT twin (backend/twin.rs); what the twin cannot serve (unaligned
+//!   writes, no O_DIRECT on the filesystem) takes the usual way.
 //! * `AIO_SHIM_BACKEND=uring` sends O_DIRECT and buffered misses to
 //!   io_uring too; `pool` sends everything to the pool.
 use crate::config::{self, Backend};
@@ -115,6 +118,9 @@ pub fn choose(op: Op, info: &FdInfo, exclusive: bool, kaio_ok: impl FnOnce() -> 
             }
             stats::add(&C.fallback_not_direct);
             return Route::Pool;
+        }
+        if config::get().direct && info.mode & libc::S_IFMT == libc::S_IFREG {
+            return Route::Twin;
         }
         return Route::Nowait;
     }

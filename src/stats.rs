@@ -47,6 +47,9 @@ counters!(
     nowait_partial,
     nowait_skipped_cold,
     uring_full,
+    twin,
+    twin_bounce,
+    fallback_twin,
     fallback_uring_unavailable,
     notify_failed,
 );

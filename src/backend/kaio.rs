@@ -153,6 +153,23 @@ impl Kaio {
         }
     }
 
+    /// Submit one prepared iocb (the twin thread's): counted in flight,
+    /// Err(errno) if the ring is full or the kernel refuses it.
+    pub fn submit_raw(&self, iocb: *mut Iocb) -> Result<(), i32> {
+        if self.has_pending.load(Ordering::Acquire) || self.inflight.load(Ordering::Acquire) >= self.nr {
+            return Err(libc::EAGAIN);
+        }
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: the caller keeps the iocb alive until it is reaped.
+        match unsafe { sys::io_submit(self.ctx, &[iocb]) } {
+            Ok(1) => Ok(()),
+            r => {
+                self.inflight.fetch_sub(1, Ordering::AcqRel);
+                Err(r.err().unwrap_or(libc::EAGAIN))
+            }
+        }
+    }
+
     /// Submit what this thread batched since `batch_begin` in one
     /// `io_submit`; anything the kernel did not take goes one by one.
     fn flush(&self, eng: &'static Engine, reqs: Vec<Arc<Request>>) {
@@ -330,7 +347,8 @@ impl Kaio {
                         // SAFETY: aio_data is the Arc leaked in submit_now.
                         let req = unsafe { Arc::from_raw(ev.data as *const Request) };
                         self.inflight.fetch_sub(1, Ordering::AcqRel);
-                        let (ret, err) = if ev.res < 0 { (-1, (-ev.res) as i32) } else { (ev.res as isize, 0) };
+                        let res = crate::backend::twin::unbounce(&req, ev.res);
+                        let (ret, err) = if res < 0 { (-1, (-res) as i32) } else { (res as isize, 0) };
                         finish(eng, req, ret, err, true, true);
                     }
                 }

@@ -7,4 +7,5 @@
 pub mod kaio;
 pub mod nowait;
 pub mod pool;
+pub mod twin;
 pub mod uring;

@@ -106,6 +106,29 @@ impl Pool {
         self.kick(eng, st);
     }
 
+    /// From a thread whose fd table is not the program's (the O_DIRECT
+    /// twin thread): queue and wake, but never start a thread there (it
+    /// would inherit that table). The caller made sure the pool has a
+    /// thread (`ensure_started`); if none is parked, the next worker to
+    /// finish, or the next submission, takes it.
+    pub fn submit_nospawn(&self, req: Arc<Request>) {
+        stats::add(&C.pool);
+        let mut st = self.st.lock();
+        st.queue.push_back(req);
+        if st.idle > 0 {
+            self.cv.notify_one();
+        }
+    }
+
+    /// Make sure at least one worker exists (from a thread with the
+    /// program's fd table).
+    pub fn ensure_started(&self, eng: &'static Engine) {
+        let st = self.st.lock();
+        if st.threads == 0 {
+            self.kick(eng, st);
+        }
+    }
+
     /// Wake a parked worker, or start one if the pool may grow.
     fn kick(&self, eng: &'static Engine, mut st: parking_lot::MutexGuard<'_, PoolState>) {
         if st.idle > 0 {
