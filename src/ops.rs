@@ -158,7 +158,15 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     let info = match probe {
         Ok(info) => info,
         Err(e) => {
-            // A closed fd: glibc reports EBADF through aio_error, not here.
+            // A closed fd: glibc reports it through aio_error, not here,
+            // and its worker fails an invalid opcode (EINVAL) before it
+            // calls pread/pwrite, which fail a negative offset (EINVAL)
+            // before they look at the fd.
+            let e = match op {
+                Op::Invalid => libc::EINVAL,
+                Op::Read | Op::Write if c.aio_offset < 0 => libc::EINVAL,
+                _ => e,
+            };
             stats::add(&C.immediate);
             finish(eng, req, -1, e, false, false);
             return Ok(());
@@ -420,9 +428,16 @@ pub unsafe fn lio_listio(mode: c_int, list: *const *mut Aiocb, nent: c_int, sig:
             // glibc's compat path writes this into the user's aiocb too.
             unsafe { (*cb).aio_sigevent.sigev_notify = SIGEV_NONE };
         }
-        let op = match opcode {
-            LIO_READ => Op::Read,
-            LIO_WRITE => Op::Write,
+        // glibc passes the opcode to its queue as is, and its worker reads
+        // (opcode & 127) == LIO_READ/LIO_WRITE (bit 7 marks its *64
+        // requests) and compares the whole opcode with its internal
+        // LIO_DSYNC (3) and LIO_SYNC (4): those values are an fdatasync
+        // and an fsync, with aio_reqprio zeroed.
+        let op = match (opcode & 127, opcode) {
+            (LIO_READ, _) => Op::Read,
+            (LIO_WRITE, _) => Op::Write,
+            (_, LIO_DSYNC) => Op::Fdsync,
+            (_, LIO_SYNC) => Op::Fsync,
             _ => Op::Invalid,
         };
         group.remaining.fetch_add(1, Ordering::AcqRel);
