@@ -25,7 +25,6 @@ use crate::abi::glibc::Aiocb;
 use crate::backend::nowait;
 use crate::engine::Engine;
 use crate::request::{Request, Route, RUNNING};
-use crate::route;
 use crate::stats::{self, C};
 use crate::threads;
 use crate::wait;
@@ -89,6 +88,14 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
         eng.slots.mark_completing(req.tag);
         signals(&req);
     }
+    // Counted before the result is visible: a program that exits as soon
+    // as it sees it must find it counted in its report.
+    stats::add(&C.completed);
+    if err == libc::ECANCELED {
+        stats::add(&C.cancelled);
+    } else if err != 0 {
+        stats::add(&C.errors);
+    }
     // The aiocb belongs to this in-flight request until this store.
     error_slot(req.cb).store(err, Ordering::Release);
     eng.slots.release(req.tag);
@@ -105,12 +112,6 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
         if !g.has_event() {
             g.done_one(ret == -1);
         }
-    }
-    stats::add(&C.completed);
-    if err == libc::ECANCELED {
-        stats::add(&C.cancelled);
-    } else if err != 0 {
-        stats::add(&C.errors);
     }
     drop(req);
     for r in next {
@@ -137,8 +138,7 @@ pub fn dispatch(eng: &'static Engine, req: Arc<Request>) {
                 to_normal_path(eng, req)
             }
         }
-        Route::Uring => to_uring(eng, req, false),
-        Route::UringAsync => to_uring(eng, req, true),
+        Route::Uring => to_uring(eng, req),
         Route::Pool => eng.pool.submit(eng, req),
     }
 }
@@ -150,24 +150,16 @@ pub fn to_normal_path(eng: &'static Engine, req: Arc<Request>) {
         nowait::Outcome::Done(n) => finish(eng, req, n, 0, true, true),
         nowait::Outcome::Partial(n) => {
             req.progress.store(n, Ordering::Relaxed);
-            blocking(eng, req)
+            eng.pool.submit(eng, req)
         }
-        nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => blocking(eng, req),
+        nowait::Outcome::WouldBlock | nowait::Outcome::NotSeekable => eng.pool.submit(eng, req),
     }
 }
 
-/// A request known to block: io_uring's kernel workers or the pool.
-fn blocking(eng: &'static Engine, req: Arc<Request>) {
-    match route::blocking_route() {
-        Route::UringAsync => to_uring(eng, req, true),
-        _ => eng.pool.submit(eng, req),
-    }
-}
-
-fn to_uring(eng: &'static Engine, req: Arc<Request>, force_async: bool) {
+fn to_uring(eng: &'static Engine, req: Arc<Request>) {
     match eng.uring() {
         Some(u) => {
-            if let Err(req) = u.submit(req, force_async) {
+            if let Err(req) = u.submit(req) {
                 eng.pool.submit(eng, req)
             }
         }

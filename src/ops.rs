@@ -132,9 +132,9 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         }
         Err(_) => (false, Route::Pool),
     };
-    // Already tried without blocking: what would block does the rest.
+    // Already tried without blocking: the pool does the rest.
     if tried.is_some() {
-        route = route::blocking_route();
+        route = Route::Pool;
     }
     let req = Arc::new(Request {
         cb,

@@ -43,8 +43,6 @@ pub enum Route {
     /// AIO_SHIM_DIRECT: kernel AIO on an O_DIRECT twin (backend/twin.rs),
     /// else as `Nowait`.
     Twin,
-    /// io_uring, straight to a kernel worker (`IOSQE_ASYNC`): known to block.
-    UringAsync,
     Pool,
 }
 

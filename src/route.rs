@@ -7,7 +7,10 @@
 //!   devices: `RWF_NOWAIT` first (backend/nowait.rs: served at once when
 //!   the page cache has the data), the pool for whatever would block.
 //!   `io_submit` itself would do buffered I/O inline and block the submitter.
-//!   What would block goes to the pool (io_uring's workers with `uring`).
+//!   What would block goes to the pool. (Measured against io_uring's
+//!   kernel workers, `IOSQE_ASYNC`: fio cold 4 KiB random reads at iodepth
+//!   32 gave the pool 49-51k IOPS, io_uring 43-46k, and io_uring_enter
+//!   made the submitter's share of a cold run 20-36% against 10-15%.)
 //! * Pipes, sockets and fsync: io_uring (auto, uring: a read on an empty
 //!   pipe waits in the ring, not in a thread) or the pool (kaio), with the
 //!   per-fd order of fdq.rs. O_APPEND writes on buffered files, character
@@ -15,8 +18,8 @@
 //! * `AIO_SHIM_DIRECT=1`: buffered regular files go to kernel AIO on an
 //!   O_DIRECT twin (backend/twin.rs); what the twin cannot serve (unaligned
 //!   writes, no O_DIRECT on the filesystem) takes the usual way.
-//! * `AIO_SHIM_BACKEND=uring` sends O_DIRECT and buffered misses to
-//!   io_uring too; `pool` sends everything to the pool.
+//! * `AIO_SHIM_BACKEND=uring` sends O_DIRECT to io_uring too; `pool` sends
+//!   everything to the pool.
 use crate::config::{self, Backend};
 use crate::request::{Op, Route};
 use crate::stats::{self, C};
@@ -68,17 +71,6 @@ pub fn exclusive(op: Op, info: &FdInfo) -> bool {
     }
 }
 
-/// Where a request goes once the page cache said it would block (a
-/// `Nowait` miss): the pool, or io_uring's kernel workers with
-/// `AIO_SHIM_BACKEND=uring`. (Measured, fio cold 4 KiB random reads at
-/// iodepth 32: the pool 49-51k IOPS, io_uring workers 43-46k.)
-pub fn blocking_route() -> Route {
-    match config::get().backend {
-        Backend::Uring => Route::UringAsync,
-        Backend::Auto | Backend::Kaio | Backend::Pool => Route::Pool,
-    }
-}
-
 pub fn choose(op: Op, info: &FdInfo, exclusive: bool, kaio_ok: impl FnOnce() -> bool) -> Route {
     let backend = config::get().backend;
     if backend == Backend::Pool {
@@ -113,9 +105,6 @@ pub fn choose(op: Op, info: &FdInfo, exclusive: bool, kaio_ok: impl FnOnce() -> 
     if !info.is_direct() {
         if exclusive {
             // O_APPEND writes, in order, one at a time.
-            if backend == Backend::Uring {
-                return Route::UringAsync;
-            }
             stats::add(&C.fallback_not_direct);
             return Route::Pool;
         }

@@ -1,7 +1,5 @@
-//! io_uring: pipes and sockets without a blocked thread each, `aio_fsync`,
-//! and buffered reads and writes that would block (in the kernel's own
-//! workers, `IOSQE_ASYNC`, so the submitter never waits for the disk).
-//! With `AIO_SHIM_BACKEND=uring` also O_DIRECT files.
+//! io_uring: pipes and sockets without a blocked thread each, and
+//! `aio_fsync`. With `AIO_SHIM_BACKEND=uring` also O_DIRECT files.
 //!
 //! Set up on first use; EPERM, ENOSYS (seccomp, containers,
 //! `kernel.io_uring_disabled`) or a kernel without registered ring fds
@@ -118,7 +116,7 @@ fn enter(idx: u32, to_submit: u32, min_complete: u32, flags: u32) -> Result<u32,
 /// The SQE for `req`, or None when io_uring cannot express it exactly as
 /// glibc's pread/pwrite would (a negative offset means "file position" to
 /// io_uring, EINVAL to pread; lengths over 4 GiB).
-fn sqe(req: &Request, force_async: bool) -> Option<squeue::Entry> {
+fn sqe(req: &Request) -> Option<squeue::Entry> {
     let fd = types::Fd(req.fd);
     let done = req.progress.load(Ordering::Relaxed);
     let (buf, len) = (req.buf + done, req.nbytes - done);
@@ -142,8 +140,7 @@ fn sqe(req: &Request, force_async: bool) -> Option<squeue::Entry> {
     // all is written, like glibc's write(), and a broken pipe's SIGPIPE
     // lands on that worker (which blocks signals, as glibc's helper thread
     // does), not on the program's thread that submitted it.
-    let force_async = force_async || (req.stream && req.op == Op::Write);
-    Some(if force_async { e.flags(squeue::Flags::ASYNC) } else { e })
+    Some(if req.stream && req.op == Op::Write { e.flags(squeue::Flags::ASYNC) } else { e })
 }
 
 impl Uring {
@@ -228,13 +225,13 @@ impl Uring {
 
     /// Submit `req`; gives it back when the ring cannot take it (full, lost,
     /// or not expressible), for the pool.
-    pub fn submit(&self, req: Arc<Request>, force_async: bool) -> Result<(), Arc<Request>> {
+    pub fn submit(&self, req: Arc<Request>) -> Result<(), Arc<Request>> {
         let Ok(idx) = self.registration() else { return Err(req) };
         if self.inflight.load(Ordering::Acquire) >= self.cap {
             stats::add(&C.uring_full);
             return Err(req);
         }
-        let Some(entry) = sqe(&req, force_async) else { return Err(req) };
+        let Some(entry) = sqe(&req) else { return Err(req) };
         let raw = Arc::into_raw(req.clone());
         let entry = entry.user_data(raw as u64);
         self.inflight.fetch_add(1, Ordering::AcqRel);
@@ -323,7 +320,7 @@ impl Uring {
                 // blocking until all is written, so submit the rest.
                 if req.stream && req.op == Op::Write && res > 0 && (before + res as isize) < req.nbytes as isize {
                     req.progress.store(before as usize + res as usize, Ordering::Relaxed);
-                    if let Err(req) = self.submit(req, true) {
+                    if let Err(req) = self.submit(req) {
                         eng.pool.submit(eng, req);
                     }
                     continue;
