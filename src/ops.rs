@@ -148,6 +148,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         group: group.cloned(),
         exclusive,
         stream: probe.as_ref().is_ok_and(|i| i.is_stream()),
+        direct: probe.as_ref().is_ok_and(|i| i.is_direct()),
         route,
         tag,
         state: AtomicU8::new(WAITING),

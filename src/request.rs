@@ -105,6 +105,8 @@ pub struct Request {
     pub exclusive: bool,
     /// A pipe, socket or character device (no file offset).
     pub stream: bool,
+    /// The fd is O_DIRECT (no page cache, no inode-lock convoy).
+    pub direct: bool,
     pub route: Route,
     /// Slot tag written to the aiocb's `__next_prio` (see slots.rs).
     pub tag: u64,
