@@ -139,3 +139,19 @@ impl Request {
 pub fn read_sigevent(cb: &Aiocb) -> Sigevent {
     cb.aio_sigevent
 }
+
+#[cfg(test)]
+mod tests {
+    /// The side table's cost per in-flight request: the Request (in an Arc:
+    /// two counters more), its slot (slots.rs) and its entry in the fd's
+    /// live map (fdq.rs: key + Arc pointer, plus hash-map overhead).
+    #[test]
+    fn memory_per_request() {
+        let req = core::mem::size_of::<super::Request>() + 16;
+        let slot = 8 + 8 + 1;
+        let live = 8 + 8 + 8;
+        let total = req + slot + live;
+        println!("memory per in-flight request: Request+Arc {req} B, slot {slot} B, fd map {live} B: about {total} B");
+        assert!(total <= 512, "{total} bytes per request");
+    }
+}
