@@ -126,7 +126,7 @@ impl FdTable {
     pub fn admit(&self, req: &Arc<Request>, info: FdInfo) -> bool {
         let mut shard = self.shard(req.fd).lock();
         let st = shard.entry(req.fd).or_default();
-        st.info.get_or_insert(info);
+        st.info = Some(info);
         st.admit(req)
     }
 
@@ -137,9 +137,17 @@ impl FdTable {
 
     /// The fd's kind and flags, from its requests in flight, else probed.
     /// `flags`: its F_GETFL flags if the caller just read them, else -1.
+    ///
+    /// A cached entry is checked with one fstat: a program may close the
+    /// fd, or dup2 another file onto it, while its requests are in flight,
+    /// and a pipe taken for an O_DIRECT file would block in io_submit (a
+    /// regular file taken for a pipe would lose its offsets).
     pub fn info(&self, fd: i32, flags: i32) -> Result<FdInfo, i32> {
         if let Some(i) = self.shard(fd).lock().get(&fd).and_then(|st| st.info) {
-            return Ok(i);
+            let (mode, dev_ino) = FdInfo::identity(fd)?;
+            if mode & libc::S_IFMT == i.mode & libc::S_IFMT && dev_ino == i.dev_ino {
+                return Ok(i);
+            }
         }
         FdInfo::probe(fd, flags)
     }

@@ -29,6 +29,8 @@ use crate::stats::{self, C};
 pub struct FdInfo {
     pub flags: i32,
     pub mode: u32,
+    /// Which file: a cached FdInfo is checked against it (fd reuse).
+    pub dev_ino: (u64, u64),
 }
 
 impl FdInfo {
@@ -40,12 +42,18 @@ impl FdInfo {
         if flags < 0 {
             return Err(libc::EBADF);
         }
+        let (mode, dev_ino) = Self::identity(fd)?;
+        Ok(FdInfo { flags, mode, dev_ino })
+    }
+
+    /// The file's type bits and device/inode, or EBADF.
+    pub fn identity(fd: i32) -> Result<(u32, (u64, u64)), i32> {
         let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: valid out pointer.
+        // SAFETY: valid out pointer; fstat on any int.
         if unsafe { libc::fstat(fd, &mut st) } < 0 {
             return Err(libc::EBADF);
         }
-        Ok(FdInfo { flags, mode: st.st_mode })
+        Ok((st.st_mode, (st.st_dev, st.st_ino)))
     }
     pub fn is_stream(&self) -> bool {
         matches!(self.mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR)

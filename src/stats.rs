@@ -1,6 +1,7 @@
 //! Counters (relaxed atomics, one cache line each group) and the report at
 //! exit: `AIO_SHIM_STATS=1` prints one line on stderr, `AIO_SHIM_STATS=/path`
-//! appends one JSON object per process (opened O_NOFOLLOW, created 0600).
+//! appends one JSON object per process (opened O_NOFOLLOW|O_NONBLOCK,
+//! created 0600, written only if it is a regular file).
 //!
 //! The exit hook is registered on the first AIO call, so a process that
 //! never calls AIO never reports.
@@ -119,11 +120,21 @@ pub fn report() {
             let fd = unsafe {
                 libc::open(
                     path.as_ptr(),
-                    libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                    libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK,
                     0o600,
                 )
             };
-            if fd >= 0 {
+            // Only a regular file: a FIFO (anyone can plant one at a shared
+            // path) would hang the exit; O_NONBLOCK keeps the open itself
+            // from waiting for a reader.
+            // SAFETY: valid out pointer; fstat on our fd.
+            let mut st: libc::stat = unsafe { core::mem::zeroed() };
+            let regular = fd >= 0 && unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
+            if fd >= 0 && !regular {
+                // SAFETY: our own fd.
+                unsafe { libc::close(fd) };
+                crate::log::warn(format_args!("the stats file {:?} is not a regular file; not written", path));
+            } else if fd >= 0 {
                 write_all(fd, &json());
                 // SAFETY: our own fd.
                 unsafe { libc::close(fd) };

@@ -201,3 +201,12 @@ pub fn gettid() -> libc::pid_t {
     // SAFETY: plain syscall.
     unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
 }
+
+/// Would a write ending at byte `end` cross RLIMIT_FSIZE? Then it must be
+/// done by a worker (all signals blocked), as glibc does, so that the
+/// kernel's SIGXFSZ for it is not delivered to the program's thread.
+pub fn beyond_fsize(end: u64) -> bool {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid out pointer.
+    unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut r) == 0 && r.rlim_cur != libc::RLIM_INFINITY && end > r.rlim_cur }
+}

@@ -205,6 +205,7 @@ impl Kaio {
     fn prepare(&self, req: &Arc<Request>) -> Option<*mut Iocb> {
         let opcode = match req.op {
             Op::Read => IOCB_CMD_PREAD,
+            Op::Write if req.offset >= 0 && sys::beyond_fsize(req.offset as u64 + req.nbytes as u64) => return None,
             Op::Write => IOCB_CMD_PWRITE,
             _ => return None,
         };
@@ -281,7 +282,16 @@ impl Kaio {
                 }
             };
             if req.claim(QUEUED, RUNNING) {
-                self.submit_now(eng, req);
+                // It waited: the program may have closed the fd or put a
+                // pipe on its number since, and io_submit on a pipe would
+                // block this thread (and every request behind it).
+                let still_file = crate::route::FdInfo::identity(req.fd)
+                    .is_ok_and(|(mode, _)| matches!(mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFBLK));
+                if still_file {
+                    self.submit_now(eng, req);
+                } else {
+                    eng.pool.submit(eng, req);
+                }
             }
         }
     }

@@ -85,6 +85,9 @@ pub fn try_rw(op: Op, fd: i32, buf: usize, nbytes: usize, offset: i64) -> Outcom
     if offset < 0 || nbytes > isize::MAX as usize {
         return Outcome::WouldBlock;
     }
+    if op == Op::Write && crate::sys::beyond_fsize(offset as u64 + nbytes as u64) {
+        return Outcome::WouldBlock;
+    }
     if !worth_trying(fd, op) {
         stats::add(&C.nowait_skipped_cold);
         return Outcome::WouldBlock;

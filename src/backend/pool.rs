@@ -141,8 +141,20 @@ impl Pool {
             return;
         }
         st.threads += 1;
+        let first = st.threads == 1;
         drop(st);
-        if let Err(e) = threads::spawn("aio-shim-pool", 256 << 10, move || eng.pool.worker(eng)) {
+        // The first worker is retried for a while (RLIMIT_NPROC reached by
+        // short-lived threads, a thread storm): a request already accepted
+        // must not fail for a shortage that passes. Later ones need not:
+        // the running workers drain the queue.
+        let mut spawned = threads::spawn("aio-shim-pool", 256 << 10, move || eng.pool.worker(eng));
+        let mut delay_us = 100;
+        while first && spawned.is_err() && delay_us <= 200_000 {
+            std::thread::sleep(Duration::from_micros(delay_us));
+            delay_us *= 2;
+            spawned = threads::spawn("aio-shim-pool", 256 << 10, move || eng.pool.worker(eng));
+        }
+        if let Err(e) = spawned {
             let mut st = self.st.lock();
             st.threads -= 1;
             log::warn(format_args!("cannot start a worker thread: {e}"));

@@ -223,6 +223,9 @@ fn submit_direct(eng: &'static Engine, t: &TwinFd, req: Arc<Request>) {
         return elsewhere(eng, req);
     }
     let (off, len, buf) = (req.offset as u64, req.nbytes as u64, req.buf as u64);
+    if req.op == Op::Write && crate::sys::beyond_fsize(off + len) {
+        return elsewhere(eng, req);
+    }
     let straight = aligned(off, a) && aligned(len, a) && aligned(buf, a);
     let (opcode, io_buf, io_off, io_len) = match req.op {
         Op::Write if straight => (IOCB_CMD_PWRITE, buf, off, len),

@@ -120,13 +120,27 @@ fn sqe(req: &Request) -> Option<squeue::Entry> {
     let fd = types::Fd(req.fd);
     let done = req.progress.load(Ordering::Relaxed);
     let (buf, len) = (req.buf + done, req.nbytes - done);
+    // A pipe or socket takes offset 0 (a socket refuses any other), so
+    // make sure it still is one: if the program put a regular file on the
+    // fd while the request waited, the pool reads at aio_offset (pread),
+    // as glibc would.
+    let still_stream = || {
+        crate::route::FdInfo::identity(req.fd)
+            .is_ok_and(|(mode, _)| matches!(mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK))
+    };
     let off = if req.offset < 0 && req.op.is_rw() {
         return None;
     } else if req.stream {
+        if req.op.is_rw() && !still_stream() {
+            return None;
+        }
         0
     } else {
         (req.offset + done as i64) as u64
     };
+    if req.op == Op::Write && crate::sys::beyond_fsize(off + len as u64) {
+        return None;
+    }
     let prio = crate::backend::kaio::ioprio(req.reqprio).unwrap_or(0) as u16;
     let e = match req.op {
         Op::Read | Op::Write if len > u32::MAX as usize => return None,
