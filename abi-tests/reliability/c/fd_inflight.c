@@ -217,14 +217,18 @@ static void scen_d(int direct, int replace)
     later_io_works(lab);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* --skip-buffered-close: leave out D(buffered,close), an open shim bug
+     * (RELIABILITY.md "Open"): run it with no argument. */
+    int skip_bc = argc > 1 && strcmp(argv[1], "--skip-buffered-close") == 0;
     scen_a();
     scen_b();
     scen_c();
     scen_d(1, 0);
     scen_d(1, 1);
-    scen_d(0, 0);
+    if (!skip_bc)
+        scen_d(0, 0);
     scen_d(0, 1);
     return rel_exit();
 }
