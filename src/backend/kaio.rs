@@ -63,6 +63,34 @@ pub fn ioprio(reqprio: i32) -> Option<i16> {
     (reqprio > 0).then(|| (IOPRIO_CLASS_BE << 13) | (4 + reqprio.min(3)) as i16)
 }
 
+/// Write `req`'s kernel iocb (the request's own fd and buffer, or the O_DIRECT
+/// twin's, backend/twin.rs) with its I/O priority, leaking an Arc into
+/// `aio_data` that the reaper takes back.
+pub fn fill_iocb(req: &Arc<Request>, opcode: u16, fd: i32, buf: u64, offset: i64, len: u64) -> *mut Iocb {
+    let raw = Arc::into_raw(req.clone());
+    let iocb = req.iocb.get();
+    let (flags, prio) = match ioprio(req.reqprio) {
+        Some(p) => (IOCB_FLAG_IOPRIO, p),
+        None => (0, 0),
+    };
+    // SAFETY: the iocb is ours while the request is RUNNING and not yet
+    // submitted; the Arc leaked into aio_data keeps it alive until reaped.
+    unsafe {
+        *iocb = Iocb {
+            aio_data: raw as u64,
+            aio_lio_opcode: opcode,
+            aio_reqprio: prio,
+            aio_fildes: fd as u32,
+            aio_buf: buf,
+            aio_nbytes: len,
+            aio_offset: offset,
+            aio_flags: flags,
+            ..Iocb::default()
+        };
+    }
+    iocb
+}
+
 /// The header of the kernel's AIO completion ring (`struct aio_ring` in
 /// fs/aio.c), mapped at the context address; `io_event`s follow it.
 #[repr(C)]
@@ -209,28 +237,7 @@ impl Kaio {
             Op::Write => IOCB_CMD_PWRITE,
             _ => return None,
         };
-        let raw = Arc::into_raw(req.clone());
-        let iocb = req.iocb.get();
-        let (flags, prio) = match ioprio(req.reqprio) {
-            Some(p) => (IOCB_FLAG_IOPRIO, p),
-            None => (0, 0),
-        };
-        // SAFETY: the iocb is ours while the request is RUNNING and not yet
-        // submitted; the Arc leaked into aio_data keeps it alive until reaped.
-        unsafe {
-            *iocb = Iocb {
-                aio_data: raw as u64,
-                aio_lio_opcode: opcode,
-                aio_reqprio: prio,
-                aio_fildes: req.fd as u32,
-                aio_buf: req.buf as u64,
-                aio_nbytes: req.nbytes as u64,
-                aio_offset: req.offset,
-                aio_flags: flags,
-                ..Iocb::default()
-            };
-        }
-        Some(iocb)
+        Some(fill_iocb(req, opcode, req.fd, req.buf as u64, req.offset, req.nbytes as u64))
     }
 
     fn park(&self, req: Arc<Request>) {

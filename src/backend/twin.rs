@@ -27,7 +27,7 @@
 //!
 //! Lock: `queue` (submitters push, the twin thread pops). The twin table
 //! belongs to the twin thread alone.
-use crate::abi::kernel::{Iocb, IOCB_CMD_PREAD, IOCB_CMD_PWRITE};
+use crate::abi::kernel::{IOCB_CMD_PREAD, IOCB_CMD_PWRITE};
 use crate::engine::Engine;
 use crate::request::{Op, Request};
 use crate::stats::{self, C};
@@ -247,20 +247,9 @@ fn submit_direct(eng: &'static Engine, t: &TwinFd, req: Arc<Request>) {
         _ => return elsewhere(eng, req),
     };
     let Some(k) = eng.kaio() else { return elsewhere(eng, req) };
-    let raw = Arc::into_raw(req.clone());
-    let iocb = req.iocb.get();
-    // SAFETY: the iocb is ours until reaped; the leaked Arc keeps it alive.
-    unsafe {
-        *iocb = Iocb {
-            aio_data: raw as u64,
-            aio_lio_opcode: opcode,
-            aio_fildes: t.fd as u32,
-            aio_buf: io_buf,
-            aio_nbytes: io_len,
-            aio_offset: io_off as i64,
-            ..Iocb::default()
-        };
-    }
+    let iocb = crate::backend::kaio::fill_iocb(&req, opcode, t.fd, io_buf, io_off as i64, io_len);
+    // SAFETY: fill_iocb leaked this Arc into the iocb.
+    let raw = unsafe { (*iocb).aio_data } as *const Request;
     match k.submit_raw(iocb) {
         Ok(()) => stats::add(&C.twin),
         Err(e) => {
