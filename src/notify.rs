@@ -105,6 +105,7 @@ extern "C-unwind" fn notify_thread(arg: *mut c_void) -> *mut c_void {
 }
 
 fn start_thread(func: usize, value: usize, attr: usize) {
+    crate::threads::settle_malloc_arenas();
     let arg = Box::into_raw(Box::new(ThreadArg { func, value })) as *mut c_void;
     // SAFETY: plain pthread calls; `entry` has the C signature pthread expects
     // (it is only allowed to unwind by forced unwinding, which C code permits).

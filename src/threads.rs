@@ -1,6 +1,20 @@
 //! The shim's own threads: started on first use, named `aio-shim-*`, and
 //! born with every signal blocked (the mask is blocked around the spawn,
 //! so no signal can land on them even before their first instruction).
+//!
+//! glibc's malloc gives each new thread an arena, and the first time a
+//! process has more than 8 it counts the CPUs by *opening*
+//! `/sys/devices/system/cpu/online` in that thread. In a shim thread that
+//! open runs concurrently with the program: if the program had just closed
+//! an fd with requests queued on it, the open took that number and a
+//! worker's `pread` read the sysfs file (a read returning 0 instead of
+//! EBADF; RELIABILITY.md). So before the first shim thread starts, in the
+//! program's thread that asked for it, `settle_malloc_arenas` fixes
+//! `M_ARENA_MAX` at the value glibc would compute itself (8 per online
+//! CPU): the count, and its open, happen there, synchronously, and glibc
+//! never counts again. Not done when the environment already sets the limit
+//! (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES=...malloc.arena_max`), which glibc
+//! honours without counting.
 use std::cell::Cell;
 use std::io;
 
@@ -59,7 +73,33 @@ impl Drop for SignalsBlocked {
     }
 }
 
+static SETTLED: std::sync::Once = std::sync::Once::new();
+
+/// See the module comment. Runs once per process (a forked child inherits
+/// the setting), before the first shim thread or notification thread.
+pub fn settle_malloc_arenas() {
+    SETTLED.call_once(|| {
+        let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+        // SAFETY: getauxval is always safe.
+        let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+        let set_by_env = !secure
+            && (env("MALLOC_ARENA_MAX").is_some()
+                || env("GLIBC_TUNABLES").is_some_and(|t| t.contains("malloc.arena_max")));
+        if set_by_env {
+            return;
+        }
+        // SAFETY: sysconf and mallopt are plain calls.
+        unsafe {
+            let n = libc::sysconf(libc::_SC_NPROCESSORS_ONLN);
+            let per_cpu = if core::mem::size_of::<libc::c_long>() == 4 { 2 } else { 8 };
+            let max = if n >= 1 { n * per_cpu } else { 2 * per_cpu };
+            libc::mallopt(libc::M_ARENA_MAX, max.min(libc::c_int::MAX as libc::c_long) as libc::c_int);
+        }
+    });
+}
+
 pub fn spawn<F: FnOnce() + Send + 'static>(name: &str, stack: usize, f: F) -> io::Result<()> {
+    settle_malloc_arenas();
     // SAFETY: sigset manipulation on local values and the current thread.
     unsafe {
         let mut all: libc::sigset_t = core::mem::zeroed();

@@ -98,7 +98,7 @@ all_cases=(
     sigxfsz_default_buffered sigxfsz_default_direct
     sigxfsz_handler_buffered sigxfsz_handler_direct
     efbig_sigxfsz_ignored_buffered_xfs sigxfsz_default_buffered_xfs sigxfsz_handler_buffered_xfs
-    fd_closed_or_replaced_in_flight fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full daemon_close_all_fds
+    fd_closed_or_replaced_in_flight shim_threads_open_no_fd fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full daemon_close_all_fds
     aio_max_nr_exhausted aio_max_nr_exhausted_fork io_uring_disabled
     nproc_sigev_thread nproc_requests_vs_glibc
     suspend_pthread_cancel
@@ -349,11 +349,32 @@ case_sigxfsz_handler_direct() { fsize handler direct; }
 
 # ------------------------------------------------------------------ 3. fds
 case_fd_closed_or_replaced_in_flight() {
-    # D(buffered,close) is an open shim bug (RELIABILITY.md "Open"): with
-    # io_uring in use, one of 64 buffered reads in flight when the program
-    # closes the fd sometimes returns 0 instead of EBADF. Left out here so
-    # CI stays meaningful; run $bin/fd_inflight with no argument to see it.
-    ab fd_inflight 60 "kaio>0" "pool+uring>0" -- "$bin/fd_inflight" --skip-buffered-close
+    ab fd_inflight 60 "kaio>0" "pool+uring>0" -- "$bin/fd_inflight"
+}
+case_shim_threads_open_no_fd() {
+    # A shim thread that opened anything could take the number of an fd
+    # the program just closed, and a queued pread would read that file
+    # (found this way: glibc's malloc opening /sys/devices/system/cpu/online
+    # in a new worker; threads.rs). Under strace -f, every fd-creating
+    # syscall of fd_inflight (single-threaded itself) must come from its
+    # main thread, while the shim ran dozens of threads.
+    command -v strace > /dev/null || { fail "strace not installed"; return 1; }
+    local d=$work/threads_open mk
+    mkdir -p "$d"
+    ( cd "$d" && timeout 120 strace -f -qq -o "$d/trace" \
+        -e trace=open,openat,openat2,creat,pipe,pipe2,socket,socketpair,dup,dup2,dup3,eventfd2,memfd_create,accept4,clone,clone3 \
+        env LD_PRELOAD="$shim" AIO_SHIM_STATS="$d/stats" "$bin/fd_inflight" > "$d/out" 2> "$d/err" )
+    local main others clones ok=0
+    main=$(awk 'NR == 1 { print $1 }' "$d/trace")
+    # other threads' lines, leaving out thread creation and strace's
+    # "resumed"/exit/signal lines
+    others=$(awk -v m="$main" '$1 != m && $2 !~ /^(\+\+\+|---|<\.\.\.|clone)/' "$d/trace" | head -5)
+    clones=$(grep -c ' clone3\?(' "$d/trace")
+    [ -z "$others" ] || { ok=1; note "fds opened by threads other than the program's:"; printf '%s\n' "$others" >> "$DET"; }
+    [ "$clones" -ge 2 ] || { ok=1; note "the shim started $clones threads (test proves nothing)"; }
+    check_stats "$d/stats" "pool>0" "uring>0" || ok=1
+    if grep -q ': 0$' "$d/out"; then ok=1; note "a scenario failed:"; grep ': 0$' "$d/out" | head -3 >> "$DET"; fi
+    return $ok
 }
 case_fd_replaced_by_pipe_in_flight() {
     ab fd_kind_change 60 "kaio>0" -- "$bin/fd_kind_change" 32 1024
