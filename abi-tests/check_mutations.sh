@@ -12,6 +12,8 @@
 #                            (a compile error counts: that command fails)
 #   Caught-by: exports       abi-tests/check_exports.sh --shim MUTANT.so fails
 #   Caught-by: resolve       abi-tests/check_resolve.sh --shim MUTANT.so fails
+#   Caught-by: loom          cargo test --release -p loom-models fails (the
+#                            loom models of src/protocol.rs and src/slots.rs)
 #
 # usage: abi-tests/check_mutations.sh [--jobs N] [--no-baseline] [--head]
 #                                     [MUTANT...]
@@ -103,7 +105,7 @@ for p in "${patches[@]}"; do
             run) ncases=0
                  for a in $rest; do is_env "$a" || ncases=$((ncases + 1)); done
                  [ $ncases -gt 0 ] || { echo "check_mutations: $(basename "$p"): 'run' needs case names" >&2; exit 2; } ;;
-            layout|exports|resolve) ;;
+            layout|exports|resolve|loom) ;;
             *) echo "check_mutations: $(basename "$p"): unknown suite '$kind'" >&2; exit 2 ;;
         esac
     done < <(suites_of "$p")
@@ -195,6 +197,17 @@ run_suite() {
                 fi
             } > "$dir/why"
             return 1 ;;
+        loom)
+            logf=$dir/loom.log
+            echo "$logf" > "$dir/lastlog"
+            (cd "$tree" && cargo test --release -p loom-models) > "$logf" 2>&1 && return 0
+            {
+                local t m
+                t=$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$logf" | tr '\n' ' ' | sed 's/ *$//')
+                m=$(grep -m1 -o "^deadlock" "$logf" || grep -m1 -o "panicked at [^:]*:[0-9]*\|error\[E[0-9]*\]: .*" "$logf")
+                echo "${t:-cargo test failed}${m:+: $m}"
+            } > "$dir/why"
+            return 1 ;;
         exports|resolve)
             logf=$dir/$kind.log
             echo "$logf" > "$dir/lastlog"
@@ -219,6 +232,7 @@ suite_label() { # KIND [ARGS...] -> how it is reported
     case $kind in
         run) for a in "$@"; do is_env "$a" && pre="$pre$a "; done; echo "${pre}run.sh" ;;
         layout) echo "cargo test --test layout" ;;
+        loom) echo "loom models" ;;
         exports) echo "check_exports.sh" ;;
         resolve) echo "check_resolve.sh" ;;
     esac
@@ -228,7 +242,7 @@ suite_label() { # KIND [ARGS...] -> how it is reported
 # The union of the suites, on the unpatched tree: each must pass, or a
 # mutant's failure there proves nothing.  run.sh runs once per distinct
 # environment, with the union of the cases named with it.
-bad_suites=" "  # layout/exports/resolve failing on the baseline
+bad_suites=" "  # layout/exports/resolve/loom failing on the baseline
 bad_cases=" "   # "ENV|CASE" failing on the baseline (ENV: the VAR=VALUE words, joined by ',')
 status=0
 envkey() { local a k=""; for a in "$@"; do is_env "$a" && k="$k${k:+,}$a"; done; echo "$k"; }

@@ -28,27 +28,33 @@ use crate::request::{Request, Route, RUNNING};
 use crate::stats::{self, C};
 use crate::threads;
 use crate::wait;
-use std::sync::atomic::{AtomicI32, AtomicIsize, Ordering};
+use crate::protocol::Words;
+use std::sync::atomic::{AtomicI32, AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 
-fn return_slot(cb: *mut Aiocb) -> &'static AtomicIsize {
-    // SAFETY: a field of a live aiocb, accessed atomically because
-    // aio_return reads it concurrently.
-    unsafe { &*(core::ptr::addr_of_mut!((*cb).__return_value) as *const AtomicIsize) }
+/// The aiocb's words shared with the lock-free readers (protocol.rs).
+/// `cb` must be non-null and kept alive by the user (a request's aiocb,
+/// or one passed to aio_error/aio_return/aio_suspend).
+pub(crate) fn words(cb: *const Aiocb) -> Words<'static> {
+    // SAFETY: fields of a live aiocb, accessed atomically because the
+    // readers run concurrently; __next_prio is 8-aligned.
+    unsafe {
+        Words {
+            err: &*(core::ptr::addr_of!((*cb).__error_code) as *const AtomicI32),
+            ret: &*(core::ptr::addr_of!((*cb).__return_value) as *const AtomicIsize),
+            tag: &*(core::ptr::addr_of!((*cb).__next_prio) as *const AtomicU64),
+        }
+    }
 }
 
-fn error_slot(cb: *mut Aiocb) -> &'static AtomicI32 {
-    // SAFETY: as above, for aio_error.
-    unsafe { &*(core::ptr::addr_of_mut!((*cb).__error_code) as *const AtomicI32) }
-}
-
-/// Store a result where glibc keeps it.
+/// Store a result where glibc keeps it (a request that never got a slot).
 ///
 /// # Safety
 /// `cb` must be a live aiocb owned by an in-flight request.
 pub unsafe fn publish(cb: *mut Aiocb, ret: isize, err: i32) {
-    return_slot(cb).store(ret, Ordering::Relaxed);
-    error_slot(cb).store(err, Ordering::Release);
+    let w = words(cb);
+    w.ret.store(ret, Ordering::Relaxed);
+    w.err.store(err, Ordering::Release);
 }
 
 /// Complete `req` with `ret` (bytes, or -1) and `err` (0 or an errno).
@@ -62,7 +68,14 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
         None => (ret, 0),
     };
     req.state.store(crate::request::DONE, Ordering::Release);
-    return_slot(req.cb).store(ret, Ordering::Relaxed);
+    // Counted before the result is visible: a program that exits as soon
+    // as it sees it must find it counted in its report.
+    stats::add(&C.completed);
+    if err == libc::ECANCELED {
+        stats::add(&C.cancelled);
+    } else if err != 0 {
+        stats::add(&C.errors);
+    }
 
     // The request's own signal goes before it is counted in its list, so
     // the list signal is always the last of a batch's signals.
@@ -84,21 +97,9 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
     let in_submit = threads::submitting();
     let early = (req.notify.is_signal() || list_event.is_some()) && !in_submit;
     let blocked = (early && !threads::is_internal()).then(threads::SignalsBlocked::new);
-    if early {
-        eng.slots.mark_completing(req.tag);
-        signals(&req);
-    }
-    // Counted before the result is visible: a program that exits as soon
-    // as it sees it must find it counted in its report.
-    stats::add(&C.completed);
-    if err == libc::ECANCELED {
-        stats::add(&C.cancelled);
-    } else if err != 0 {
-        stats::add(&C.errors);
-    }
-    // The aiocb belongs to this in-flight request until this store.
-    error_slot(req.cb).store(err, Ordering::Release);
-    eng.slots.release(req.tag);
+    // The aiocb belongs to this in-flight request until its error code is
+    // stored, inside `complete`.
+    words(req.cb).complete(&eng.slots, req.tag, ret, err, early.then_some(|| signals(&req)));
     drop(blocked);
     wait::bump();
     if in_submit {

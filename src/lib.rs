@@ -12,6 +12,8 @@
 //! | `stats`     | counters and the report at exit                                        |
 //! | `request`   | one validated, copied-out request and its state machine                |
 //! | `slots`     | lock-free liveness tags for in-flight aiocbs (`aio_suspend`, duplicates) |
+//! | `protocol`  | the lock-free protocols: result words, completing window, completion counter, LIO count |
+//! | `sync`      | what `protocol` and `slots` use from outside (loom-models/ swaps it for loom) |
 //! | `fdq`       | per-fd ordering: streams, `O_APPEND`, `aio_fsync` barriers, cancel lookup |
 //! | `route`     | which backend serves a request                                         |
 //! | `backend`   | kernel AIO (`kaio`) and worker threads (`pool`)                        |
@@ -31,10 +33,12 @@ pub mod fdq;
 pub mod log;
 pub mod notify;
 pub mod ops;
+pub mod protocol;
 pub mod request;
 pub mod route;
 pub mod slots;
 pub mod stats;
+pub mod sync;
 pub mod sys;
 pub mod threads;
 pub mod wait;

@@ -10,10 +10,11 @@ use crate::notify::Notify;
 use crate::request::{Group, Op, Request, Route, RUNNING, WAITING};
 use crate::route;
 use crate::stats::{self, C};
+use crate::complete::words;
 use crate::{config, sys, wait};
 use libc::c_int;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 type R<T> = Result<T, i32>;
@@ -21,22 +22,12 @@ type R<T> = Result<T, i32>;
 // Field accessors: the fields the shim and a concurrent aio_error/aio_return
 // (or another thread) may touch at the same time are accessed atomically.
 fn error_code(cb: *const Aiocb) -> &'static AtomicI32 {
-    // SAFETY: callers pass a non-null aiocb the user keeps alive.
-    unsafe { &*(core::ptr::addr_of!((*cb).__error_code) as *const AtomicI32) }
-}
-fn return_value(cb: *const Aiocb) -> &'static AtomicIsize {
-    // SAFETY: as above.
-    unsafe { &*(core::ptr::addr_of!((*cb).__return_value) as *const AtomicIsize) }
-}
-fn tag_of(cb: *const Aiocb) -> &'static AtomicU64 {
-    // SAFETY: as above; __next_prio is 8-aligned.
-    unsafe { &*(core::ptr::addr_of!((*cb).__next_prio) as *const AtomicU64) }
+    words(cb).err
 }
 
 /// Is this aiocb in flight with us right now? Lock-free.
 fn in_flight(cb: *const Aiocb) -> bool {
-    error_code(cb).load(Ordering::Acquire) == libc::EINPROGRESS
-        && engine::peek().is_some_and(|e| e.slots.is_live(tag_of(cb).load(Ordering::Acquire), cb as usize))
+    words(cb).in_flight(engine::peek().map(|e| &e.slots), cb as usize)
 }
 
 fn sched_params() -> (c_int, c_int) {
@@ -104,9 +95,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         if plain {
             match nowait::try_rw(op, c.aio_fildes, c.aio_buf as usize, c.aio_nbytes, c.aio_offset) {
                 nowait::Outcome::Done(n) => {
-                    tag_of(cb).store(0, Ordering::Relaxed);
-                    return_value(cb).store(n, Ordering::Relaxed);
-                    error_code(cb).store(0, Ordering::Release);
+                    words(cb).done_at_once(n);
                     stats::add(&C.submitted);
                     stats::add(&C.completed);
                     return Ok(());
@@ -119,9 +108,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     }
 
     let tag = eng.slots.alloc(cb as usize).ok_or(libc::EAGAIN)?;
-    tag_of(cb).store(tag, Ordering::Release);
-    return_value(cb).store(0, Ordering::Relaxed);
-    error_code(cb).store(libc::EINPROGRESS, Ordering::Release);
+    words(cb).begin(tag);
     stats::add(&C.submitted);
 
     let probe = eng.fds.info(c.aio_fildes, known_flags);
@@ -217,22 +204,10 @@ pub fn aio_error(cb: *const Aiocb) -> R<c_int> {
     if cb.is_null() {
         return Err(libc::EINVAL);
     }
-    let e = error_code(cb).load(Ordering::Acquire);
-    if e != libc::EINPROGRESS {
-        return Ok(e);
-    }
     // Its signal may be out with the result a few instructions behind (see
-    // complete.rs): wait for it, as glibc's aio_error waits for its lock.
-    // Never taken by the thread doing the completion (its signals are
-    // blocked through the window), so this cannot wait for itself.
-    if let Some(eng) = engine::peek() {
-        let tag = tag_of(cb).load(Ordering::Acquire);
-        while eng.slots.is_completing(tag, cb as usize) {
-            // SAFETY: a plain syscall; async-signal-safe.
-            unsafe { libc::sched_yield() };
-        }
-    }
-    Ok(error_code(cb).load(Ordering::Acquire))
+    // complete.rs): protocol.rs waits that window out, as glibc's aio_error
+    // waits for its lock.
+    Ok(words(cb).error(engine::peek().map(|e| &e.slots), cb as usize))
 }
 
 /// Lock-free and async-signal-safe: two loads. Like glibc it resets nothing.
@@ -240,8 +215,7 @@ pub fn aio_return(cb: *mut Aiocb) -> R<isize> {
     if cb.is_null() {
         return Err(libc::EINVAL);
     }
-    error_code(cb).load(Ordering::Acquire);
-    Ok(return_value(cb).load(Ordering::Relaxed))
+    Ok(words(cb).ret())
 }
 
 enum Scan {
@@ -285,41 +259,49 @@ pub unsafe fn aio_suspend(list: *const *const Aiocb, nent: c_int, timeout: *cons
     // Like glibc, a finished request makes the call succeed whatever the
     // timeout; a negative timeout is a deadline already past (EAGAIN).
     // tv_nsec out of range, on which glibc aborts, is EINVAL.
-    let waiter = wait::Waiter::new();
-    let mut seen = waiter.generation();
-    if let Scan::Done = scan(list, nent as usize) {
-        return Ok(());
-    }
-    let deadline = if timeout.is_null() {
-        None
-    } else {
-        // SAFETY: non-null, caller-provided.
-        let t = unsafe { &*timeout };
-        if t.tv_nsec < 0 || t.tv_nsec >= 1_000_000_000 {
-            return Err(libc::EINVAL);
-        }
-        if t.tv_sec < 0 {
-            return Err(libc::EAGAIN);
-        }
-        Some(sys::deadline_after(t))
-    };
-    loop {
-        if seen != waiter.generation() {
-            seen = waiter.generation();
-            if let Scan::Done = scan(list, nent as usize) {
+    // The timeout is checked (and turned into a deadline) at the first
+    // sleep, after the first scan.
+    let _waiter = wait::Waiter::new();
+    let mut deadline: Option<Option<libc::timespec>> = None;
+    let spin_us = config::get().spin_us;
+    wait::counter().wait_for(
+        || matches!(scan(list, nent as usize), Scan::Done),
+        |seen| {
+            let d = match deadline {
+                Some(d) => d,
+                None => {
+                    let d = suspend_deadline(timeout)?;
+                    deadline = Some(d);
+                    d
+                }
+            };
+            if wait::spin_until_changed(seen, spin_us) {
                 return Ok(());
             }
-        }
-        if wait::spin_until_changed(seen, config::get().spin_us) {
-            continue;
-        }
-        stats::add(&C.suspend_waits);
-        match wait::wait_cancellable(seen, deadline.as_ref()) {
-            Ok(()) | Err(libc::EAGAIN) => {}
-            Err(libc::ETIMEDOUT) => return Err(libc::EAGAIN),
-            Err(e) => return Err(e),
-        }
+            stats::add(&C.suspend_waits);
+            match wait::wait_cancellable(seen, d.as_ref()) {
+                Ok(()) | Err(libc::EAGAIN) => Ok(()),
+                Err(libc::ETIMEDOUT) => Err(libc::EAGAIN),
+                Err(e) => Err(e),
+            }
+        },
+    )
+}
+
+/// `aio_suspend`'s timeout as an absolute deadline (None: for ever).
+fn suspend_deadline(timeout: *const libc::timespec) -> Result<Option<libc::timespec>, i32> {
+    if timeout.is_null() {
+        return Ok(None);
     }
+    // SAFETY: non-null, caller-provided.
+    let t = unsafe { &*timeout };
+    if t.tv_nsec < 0 || t.tv_nsec >= 1_000_000_000 {
+        return Err(libc::EINVAL);
+    }
+    if t.tv_sec < 0 {
+        return Err(libc::EAGAIN);
+    }
+    Ok(Some(sys::deadline_after(t)))
 }
 
 /// Try to take a request back before it started. Returns true if cancelled

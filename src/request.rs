@@ -66,7 +66,7 @@ impl Group {
         if failed {
             self.failed.store(true, Ordering::Relaxed);
         }
-        self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+        crate::protocol::count_down(&self.remaining)
     }
 
     /// LIO_NOWAIT with a list event (sent before the last result is stored,
@@ -79,7 +79,7 @@ impl Group {
     pub fn last_done(&self) {
         match &self.notify {
             Some(n) => n.send(),
-            None => crate::sys::futex_wake_all(&self.remaining),
+            None => crate::protocol::wake_zero(&self.remaining),
         }
     }
 

@@ -3,10 +3,12 @@
 //! nothing is done, sleeps until the counter moves. No per-waiter
 //! registration and no lock: safe to use from a signal handler.
 //!
-//! Protocol (all SeqCst): a waiter raises WAITERS, reads GEN, scans, and
+//! The protocol itself (a waiter raises WAITERS, reads GEN, scans, and
 //! waits on GEN; a completer stores its result, raises GEN, and wakes only
-//! when WAITERS is non-zero. Either the completer sees the waiter or the
-//! waiter's futex sees GEN changed.
+//! when WAITERS is non-zero) is `protocol::Counter`, checked by loom; this
+//! file holds its statics and what cannot be modelled: the per-thread
+//! batching, the spin, the cancellable sleep.
+use crate::protocol::{self, Counter};
 use crate::sys;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
@@ -14,15 +16,16 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 pub static GEN: AtomicU32 = AtomicU32::new(0);
 static WAITERS: AtomicU32 = AtomicU32::new(0);
 
+pub fn counter() -> Counter<'static> {
+    Counter { gen: &GEN, waiters: &WAITERS }
+}
+
 pub fn bump() {
     if DEFER.with(|d| d.get()) {
         PENDING.with(|p| p.set(true));
         return;
     }
-    GEN.fetch_add(1, SeqCst);
-    if WAITERS.load(SeqCst) != 0 {
-        sys::futex_wake_all(&GEN);
-    }
+    counter().bump();
 }
 
 thread_local! {
@@ -80,11 +83,8 @@ pub struct Waiter(());
 
 impl Waiter {
     pub fn new() -> Waiter {
-        WAITERS.fetch_add(1, SeqCst);
+        counter().enter();
         Waiter(())
-    }
-    pub fn generation(&self) -> u32 {
-        GEN.load(SeqCst)
     }
 }
 
@@ -96,7 +96,7 @@ impl Default for Waiter {
 
 impl Drop for Waiter {
     fn drop(&mut self) {
-        WAITERS.fetch_sub(1, SeqCst);
+        counter().leave();
     }
 }
 
@@ -120,15 +120,5 @@ pub fn wait_cancellable(seen: u32, deadline: Option<&libc::timespec>) -> Result<
 /// Wait until `word` reaches zero (LIO_WAIT). Not a cancellation point
 /// (glibc disables cancellation there). Returns EINTR if a handler ran.
 pub fn wait_zero(word: &AtomicU32) -> Result<(), i32> {
-    loop {
-        let v = word.load(SeqCst);
-        if v == 0 {
-            return Ok(());
-        }
-        match sys::futex_wait(word, v, None) {
-            Ok(()) | Err(libc::EAGAIN) => {}
-            Err(libc::EINTR) => return if word.load(SeqCst) == 0 { Ok(()) } else { Err(libc::EINTR) },
-            Err(e) => return Err(e),
-        }
-    }
+    protocol::wait_zero(word)
 }

@@ -1,0 +1,188 @@
+//! The lock-free protocols between a completing request and the readers that
+//! may not take a lock (`aio_error`, `aio_return` and `aio_suspend` are
+//! async-signal-safe), in one place so that loom can check them:
+//!
+//! * **Result words.** A request owns its aiocb's `__error_code`,
+//!   `__return_value` and tag word (`__next_prio`) from `begin` until
+//!   `complete` stores the error code (Release). A reader that sees a final
+//!   error code (Acquire) sees the return value stored with it; a reader
+//!   that sees EINPROGRESS sees the tag of that same submission.
+//! * **The completing window.** A request whose signal must be pending
+//!   before its result is visible (complete.rs) marks its slot completing,
+//!   sends the signal, then stores the result; `error` waits that window
+//!   out, so a handler on another thread that runs at once finds the result.
+//! * **The completion counter** (`Counter`: GEN and WAITERS, statics in
+//!   wait.rs). A completer stores its result, raises GEN, and wakes the
+//!   futex only when WAITERS is non-zero; a waiter raises WAITERS, reads GEN,
+//!   scans, and sleeps on GEN unchanged. Either the completer sees the waiter
+//!   or the waiter's futex sees GEN moved: no lost wake-up, no lock.
+//! * **`LIO_WAIT`'s remaining count**: the last `count_down` wakes
+//!   `wait_zero`.
+//!
+//! This file and slots.rs use nothing but `crate::sync` (and libc's errno
+//! numbers): `loom-models/` compiles both against loom. The fork reset is
+//! not here: a child drops the whole engine (engine.rs) and the models check
+//! that a parent's tags never pass for the child's requests.
+use crate::slots::Slots;
+use crate::sync::{fence, futex_wait, futex_wake_all, yield_now, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, Ordering};
+
+/// The three words of one aiocb that the engine and the lock-free readers
+/// share.
+pub struct Words<'a> {
+    pub err: &'a AtomicI32,
+    pub ret: &'a AtomicIsize,
+    pub tag: &'a AtomicU64,
+}
+
+impl Words<'_> {
+    /// Submission: from here the aiocb is the request's (slot `tag`).
+    pub fn begin(&self, tag: u64) {
+        self.tag.store(tag, Ordering::Release);
+        self.ret.store(0, Ordering::Relaxed);
+        self.err.store(libc::EINPROGRESS, Ordering::Release);
+    }
+
+    /// Done inside the submitting call, never seen in flight (a page-cache
+    /// hit in `aio_read`): no slot.
+    pub fn done_at_once(&self, ret: isize) {
+        self.tag.store(0, Ordering::Relaxed);
+        self.ret.store(ret, Ordering::Relaxed);
+        self.err.store(0, Ordering::Release);
+    }
+
+    /// Completion (complete.rs steps 2-5 without the bookkeeping): the
+    /// return value, then, if `signals` is given, the completing window
+    /// around them, then the error code (after which the user may free or
+    /// reuse the aiocb: nothing here reads it again), then the slot.
+    /// The caller bumps the completion counter after.
+    pub fn complete(&self, slots: &Slots, tag: u64, ret: isize, err: i32, signals: Option<impl FnOnce()>) {
+        self.ret.store(ret, Ordering::Relaxed);
+        if let Some(send) = signals {
+            slots.mark_completing(tag);
+            send();
+        }
+        self.err.store(err, Ordering::Release);
+        slots.release(tag);
+    }
+
+    /// `aio_error`: the error code, once any completing window is over.
+    /// Never called by the thread inside the window (its signals are
+    /// blocked through it), so it cannot wait for itself.
+    pub fn error(&self, slots: Option<&Slots>, cb: usize) -> i32 {
+        let e = self.err.load(Ordering::Acquire);
+        if e != libc::EINPROGRESS {
+            return e;
+        }
+        if let Some(slots) = slots {
+            let tag = self.tag.load(Ordering::Acquire);
+            while slots.is_completing(tag, cb) {
+                yield_now();
+            }
+        }
+        self.err.load(Ordering::Acquire)
+    }
+
+    /// `aio_return`: like glibc, two loads and no reset.
+    pub fn ret(&self) -> isize {
+        self.err.load(Ordering::Acquire);
+        self.ret.load(Ordering::Relaxed)
+    }
+
+    /// In flight with us (not merely saying EINPROGRESS, as a parent's aiocb
+    /// does in a forked child): `aio_suspend`'s test, and the duplicate
+    /// submission check.
+    pub fn in_flight(&self, slots: Option<&Slots>, cb: usize) -> bool {
+        self.err.load(Ordering::Acquire) == libc::EINPROGRESS
+            && slots.is_some_and(|s| s.is_live(self.tag.load(Ordering::Acquire), cb))
+    }
+}
+
+/// The completion counter and the number of sleepers on it.
+pub struct Counter<'a> {
+    pub gen: &'a AtomicU32,
+    pub waiters: &'a AtomicU32,
+}
+
+impl Counter<'_> {
+    /// After a result is stored: move GEN, wake sleepers if there are any.
+    ///
+    /// The two sides are a store-buffering (Dekker) pattern: each writes
+    /// one word and reads the other's. The SeqCst fence on each side is
+    /// what forbids both reading the old value (C11: of two SeqCst fences,
+    /// the later one's reads see the earlier one's writes). SeqCst on the
+    /// accesses alone would do too, but loom models SeqCst accesses as
+    /// AcqRel and SeqCst fences exactly: with the fences loom can check the
+    /// protocol (without them it reports the lost wake-up it cannot rule
+    /// out). On x86 the fence is one `mfence` after a locked RMW.
+    pub fn bump(&self) {
+        self.gen.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) != 0 {
+            futex_wake_all(self.gen);
+        }
+    }
+
+    /// Raise WAITERS before reading GEN (see `bump`).
+    pub fn enter(&self) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    pub fn leave(&self) {
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub fn generation(&self) -> u32 {
+        self.gen.load(Ordering::SeqCst)
+    }
+
+    /// `aio_suspend`'s loop, called between `enter` and `leave`: scan with
+    /// `done`, and `sleep(seen)` while GEN has not moved from the `seen`
+    /// that preceded the last scan. `sleep` returns Ok to go on (woken,
+    /// spurious, EAGAIN) or the error that ends the wait.
+    pub fn wait_for(&self, mut done: impl FnMut() -> bool, mut sleep: impl FnMut(u32) -> Result<(), i32>) -> Result<(), i32> {
+        let mut seen = self.generation();
+        if done() {
+            return Ok(());
+        }
+        loop {
+            let now = self.generation();
+            if now != seen {
+                seen = now;
+                if done() {
+                    return Ok(());
+                }
+                continue;
+            }
+            sleep(seen)?;
+        }
+    }
+}
+
+/// One request of a list done; true for the last one, which then wakes
+/// `wait_zero` (or sends the list's event).
+pub fn count_down(remaining: &AtomicU32) -> bool {
+    remaining.fetch_sub(1, Ordering::AcqRel) == 1
+}
+
+pub fn wake_zero(remaining: &AtomicU32) {
+    futex_wake_all(remaining)
+}
+
+/// Wait until `remaining` reaches zero (`LIO_WAIT`). EINTR if a handler
+/// ran and the list is not done.
+pub fn wait_zero(remaining: &AtomicU32) -> Result<(), i32> {
+    loop {
+        let v = remaining.load(Ordering::SeqCst);
+        if v == 0 {
+            return Ok(());
+        }
+        match futex_wait(remaining, v) {
+            Ok(()) | Err(libc::EAGAIN) => {}
+            Err(libc::EINTR) => {
+                return if remaining.load(Ordering::SeqCst) == 0 { Ok(()) } else { Err(libc::EINTR) };
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
