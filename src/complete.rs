@@ -120,6 +120,18 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
     }
 }
 
+/// A kernel AIO request whose result a waiter already published in
+/// `aio_suspend` (backend/kaio.rs: `simple`, so no notification and no
+/// list): what is left of `finish` is the bookkeeping that takes locks.
+pub fn after_published(eng: &'static Engine, req: Arc<Request>) {
+    let next = eng.fds.release(&req, true);
+    eng.slots.release(req.tag);
+    drop(req);
+    for r in next {
+        dispatch(eng, r);
+    }
+}
+
 /// Hand a request that may start now to its backend. The request is in
 /// state RUNNING (set under the fd lock when it was admitted or released).
 ///

@@ -49,6 +49,7 @@ extern "C" fn atfork_child() {
     ENGINE.store(core::ptr::null_mut(), Ordering::Release);
     INIT.store(0, Ordering::Release);
     crate::stats::reset_after_fork();
+    crate::threads::forget_tid();
 }
 
 /// The engine if it exists (lock-free; for the signal-safe paths).
@@ -102,6 +103,12 @@ impl Engine {
     pub fn kaio(&'static self) -> Option<&'static Kaio> {
         let k = self.kaio.get_or_init(Kaio::setup).as_ref()?;
         k.start(self).then_some(k)
+    }
+
+    /// Kernel AIO if it is already up (never sets it up, never blocks:
+    /// for `aio_suspend` and the submission paths' housekeeping).
+    pub fn kaio_ready(&'static self) -> Option<&'static Kaio> {
+        self.kaio.get().and_then(|k| k.as_ref())
     }
 
     /// io_uring, set up on the first request that wants it and rebuilt if

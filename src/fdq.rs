@@ -105,6 +105,10 @@ impl FdState {
 
 pub struct FdTable {
     shards: Box<[Mutex<HashMap<i32, FdState>>]>,
+    /// Requests waiting in some fd's queue (changed under the shard locks,
+    /// read without): a waiter that defers bookkeeping pokes the reaper
+    /// when something may be waiting for it (backend/kaio.rs).
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for FdTable {
@@ -115,7 +119,10 @@ impl Default for FdTable {
 
 impl FdTable {
     pub fn new() -> FdTable {
-        FdTable { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        FdTable {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     fn shard(&self, fd: i32) -> &Mutex<HashMap<i32, FdState>> {
@@ -127,7 +134,16 @@ impl FdTable {
         let mut shard = self.shard(req.fd).lock();
         let st = shard.entry(req.fd).or_default();
         st.info = Some(info);
-        st.admit(req)
+        let now = st.admit(req);
+        if !now {
+            self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        now
+    }
+
+    /// Might any request be waiting behind another on its fd?
+    pub fn any_waiting(&self) -> bool {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst) != 0
     }
 
     /// Nothing of ours in flight on `fd` (right now).
@@ -158,7 +174,12 @@ impl FdTable {
         let mut out = Vec::new();
         let mut shard = self.shard(req.fd).lock();
         if let Some(st) = shard.get_mut(&req.fd) {
+            let before = st.waiting.len();
             st.release(req, dispatched, &mut out);
+            let gone = before - st.waiting.len();
+            if gone > 0 {
+                self.waiting.fetch_sub(gone, std::sync::atomic::Ordering::SeqCst);
+            }
             if st.is_empty() {
                 shard.remove(&req.fd);
             }

@@ -14,7 +14,7 @@ use crate::complete::words;
 use crate::{config, sys, wait};
 use libc::c_int;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 type R<T> = Result<T, i32>;
@@ -44,6 +44,23 @@ fn sched_params() -> (c_int, c_int) {
 /// # Safety
 /// `cb` is null or points to an aiocb the caller keeps alive until done.
 pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<Group>>) -> R<()> {
+    // SAFETY: forwarded.
+    let r = unsafe { submit_one(cb, op, opcode, group) };
+    // What waiters reaped in aio_suspend and left for a thread that may
+    // lock (backend/kaio.rs): after this request is on its way, so that
+    // the bookkeeping is not on its latency path. (A barrier this request
+    // waits behind is started by that bookkeeping.)
+    if let Some(eng) = engine::peek() {
+        if let Some(k) = eng.kaio_ready() {
+            k.drain_deferred(eng);
+        }
+    }
+    r
+}
+
+/// # Safety
+/// As for `submit`.
+unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<Group>>) -> R<()> {
     if cb.is_null() {
         return Err(libc::EINVAL);
     }
@@ -123,6 +140,7 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     if tried.is_some() {
         route = Route::Pool;
     }
+    let simple = matches!(notify, Notify::None) && group.is_none() && !exclusive;
     let req = Arc::new(Request {
         cb,
         op,
@@ -142,6 +160,9 @@ pub unsafe fn submit(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         progress: AtomicUsize::new(tried.unwrap_or(0)),
         iocb: UnsafeCell::new(Default::default()),
         bounce: UnsafeCell::new(None),
+        simple,
+        next: AtomicPtr::new(core::ptr::null_mut()),
+        kres: AtomicI64::new(0),
     });
     let info = match probe {
         Ok(info) => info,
@@ -246,6 +267,24 @@ fn scan(list: *const *const Aiocb, nent: usize) -> Scan {
     }
 }
 
+/// Is every entry still in flight a kernel AIO request that a waiter may
+/// complete (and is there one)? Lock-free.
+fn kaio_only(slots: &crate::slots::Slots, list: *const *const Aiocb, nent: usize) -> bool {
+    let mut any = false;
+    for i in 0..nent {
+        // SAFETY: the caller passes nent readable entries.
+        let cb = unsafe { *list.add(i) };
+        if cb.is_null() || !in_flight(cb) {
+            continue;
+        }
+        if !slots.is_kaio(words(cb).tag.load(Ordering::Acquire), cb as usize) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 /// aio_suspend: lock-free, allocation-free, async-signal-safe, and a
 /// cancellation point while it sleeps.
 ///
@@ -275,6 +314,13 @@ pub unsafe fn aio_suspend(list: *const *const Aiocb, nent: c_int, timeout: *cons
                     d
                 }
             };
+            // Waiting for kernel AIO requests only: sleep in io_getevents,
+            // woken by the kernel itself (backend/kaio.rs).
+            if let Some((eng, k)) = engine::peek().and_then(|e| e.kaio_ready().map(|k| (e, k))) {
+                if kaio_only(&eng.slots, list, nent as usize) {
+                    return k.wait_reaping(eng, seen, d.as_ref());
+                }
+            }
             if wait::spin_until_changed(seen, spin_us) {
                 return Ok(());
             }

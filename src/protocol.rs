@@ -24,7 +24,7 @@
 //! not here: a child drops the whole engine (engine.rs) and the models check
 //! that a parent's tags never pass for the child's requests.
 use crate::slots::Slots;
-use crate::sync::{fence, futex_wait, futex_wake_all, yield_now, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, Ordering};
+use crate::sync::{fence, futex_wait, futex_wake_all, yield_now, AtomicI32, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 /// The three words of one aiocb that the engine and the lock-free readers
 /// share.
@@ -63,6 +63,14 @@ impl Words<'_> {
         }
         self.err.store(err, Ordering::Release);
         slots.release(tag);
+    }
+
+    /// A result stored by a thread that may not take locks (a waiter that
+    /// reaped it in `aio_suspend`): the slot stays taken until the
+    /// bookkeeping is done elsewhere (backend/kaio.rs).
+    pub fn publish(&self, ret: isize, err: i32) {
+        self.ret.store(ret, Ordering::Relaxed);
+        self.err.store(err, Ordering::Release);
     }
 
     /// `aio_error`: the error code, once any completing window is over.
@@ -118,6 +126,16 @@ impl Counter<'_> {
         self.gen.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) != 0 {
+            futex_wake_all(self.gen);
+        }
+    }
+
+    /// `bump` from a thread that is itself counted in WAITERS (a waiter
+    /// that reaped in `aio_suspend`): it need not wake itself.
+    pub fn bump_from_waiter(&self) {
+        self.gen.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 1 {
             futex_wake_all(self.gen);
         }
     }
@@ -185,4 +203,97 @@ pub fn wait_zero(remaining: &AtomicU32) -> Result<(), i32> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Who consumes the kernel AIO completion ring right now (backend/kaio.rs):
+/// FREE, the reaper thread, or one thread inside `aio_suspend` that sleeps
+/// in `io_getevents` itself (one wake-up per completion instead of two).
+/// The ring has one consumer at a time: the holder. Taking is a CAS from
+/// FREE (Acquire: it sees the ring head the last holder left); release is
+/// a Release store. `want` counts waiters that would take it but found it
+/// held: the reaper yields to them.
+pub struct Role<'a> {
+    pub state: &'a AtomicU32,
+    pub want: &'a AtomicU32,
+}
+
+pub const ROLE_FREE: u32 = 0;
+pub const ROLE_REAPER: u32 = 1;
+pub const ROLE_WAITER: u32 = 2;
+
+/// What a waiter got from `Role::take_or_want`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Take {
+    /// The role: consume, complete, release.
+    Got,
+    /// Counted in `want`; sleep on GEN (from the `seen` read before), then
+    /// `unwant`. The holder bumps GEN when it releases.
+    Wanting,
+    /// It was freed meanwhile: try again.
+    Retry,
+}
+
+impl Role<'_> {
+    pub fn take(&self, who: u32) -> bool {
+        self.state.compare_exchange(ROLE_FREE, who, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// A waiter's attempt. `want` and the role are a Dekker pair with
+    /// `release_wanted`: either this sees the role free, or the releaser
+    /// sees `want` and wakes the sleepers.
+    pub fn take_or_want(&self) -> Take {
+        if self.take(ROLE_WAITER) {
+            return Take::Got;
+        }
+        self.want.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.state.load(Ordering::SeqCst) == ROLE_FREE {
+            self.want.fetch_sub(1, Ordering::SeqCst);
+            return Take::Retry;
+        }
+        Take::Wanting
+    }
+
+    pub fn unwant(&self) {
+        self.want.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Release; true if waiters want the role (the caller must then bump
+    /// the completion counter to wake them).
+    pub fn release_wanted(&self) -> bool {
+        self.state.store(ROLE_FREE, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.want.load(Ordering::SeqCst) != 0
+    }
+
+    pub fn holder(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+}
+
+/// An intrusive lock-free stack (Treiber): any thread pushes, even in a
+/// signal handler (one CAS loop, no allocation); one drainer takes
+/// everything at once. `next` is the node's link field.
+pub fn push<T>(head: &AtomicPtr<T>, node: *mut T, next: impl Fn(*mut T) -> *const AtomicPtr<T>) {
+    let mut h = head.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: the caller owns `node` until the CAS publishes it.
+        unsafe { (*next(node)).store(h, Ordering::Relaxed) };
+        match head.compare_exchange_weak(h, node, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(now) => h = now,
+        }
+    }
+}
+
+pub fn take_all_is_empty<T>(head: &AtomicPtr<T>) -> bool {
+    head.load(Ordering::Acquire).is_null()
+}
+
+/// Everything pushed so far, newest first (follow `next`); null if empty.
+pub fn take_all<T>(head: &AtomicPtr<T>) -> *mut T {
+    if head.load(Ordering::Relaxed).is_null() {
+        return core::ptr::null_mut();
+    }
+    head.swap(core::ptr::null_mut(), Ordering::Acquire)
 }

@@ -11,7 +11,7 @@ use crate::abi::glibc::{Aiocb, Sigevent};
 use crate::abi::kernel::Iocb;
 use crate::notify::Notify;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +118,19 @@ pub struct Request {
     pub iocb: UnsafeCell<Iocb>,
     /// AIO_SHIM_DIRECT: the aligned buffer a read goes through.
     pub bounce: UnsafeCell<Option<crate::backend::twin::Bounce>>,
+    /// SIGEV_NONE, outside any list, not exclusive: a thread in
+    /// `aio_suspend` that reaps its kernel AIO completion may publish it
+    /// itself, async-signal-safely (backend/kaio.rs).
+    pub simple: bool,
+    /// Kernel AIO completions reaped in `aio_suspend` wait here for the
+    /// reaper thread: the link of its stack, and the kernel's result
+    /// (`PUBLISHED` once the result is already in the aiocb).
+    pub next: AtomicPtr<Request>,
+    pub kres: AtomicI64,
 }
+
+/// `kres` of a request whose result a waiter already published.
+pub const PUBLISHED: i64 = i64::MIN;
 
 // SAFETY: `cb` is the user's aiocb, which the user keeps alive and
 // unchanged while the request is in flight; `iocb` is touched only by the

@@ -10,10 +10,18 @@
 //! can always be read safely. The free list is behind a mutex (submission
 //! and completion only, never the signal-safe paths).
 //!
+//! A request submitted to kernel AIO that a waiter may complete itself
+//! (backend/kaio.rs) has `KAIO` set in its slot's tag word, by a CAS from
+//! its own tag: it cannot land on a slot already freed and reused.
+//!
 //! Uses nothing but `crate::sync`: loom-models/ checks this file as is.
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering, SLOT_CHUNK as CHUNK, SLOT_CHUNKS as CHUNKS};
 
+/// In a slot's tag word: the request is with kernel AIO and `simple`.
+const KAIO: u64 = 1 << 63;
+
 pub struct Slot {
+    /// The live request's tag (0: free), plus `KAIO`.
     tag: AtomicU64,
     aiocb: AtomicUsize,
     /// Set while the request's signal is being sent and its result not yet
@@ -82,7 +90,8 @@ impl Slots {
             }
         };
         let g = &mut fl.gens[idx as usize];
-        *g = g.wrapping_add(1).max(1);
+        // 31-bit generations: the tag's top bit is `KAIO`.
+        *g = (g.wrapping_add(1) & 0x7fff_ffff).max(1);
         let tag = ((*g as u64) << 32) | idx as u64;
         let s = self.slot(idx).expect("allocated chunk");
         s.aiocb.store(aiocb, Ordering::Relaxed);
@@ -94,9 +103,30 @@ impl Slots {
     pub fn release(&self, tag: u64) {
         let idx = tag as u32;
         if let Some(s) = self.slot(idx) {
-            if s.tag.compare_exchange(tag, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            let freed = s.tag.compare_exchange(tag, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+                || s.tag.compare_exchange(tag | KAIO, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok();
+            if freed {
                 self.free.lock().free.push(idx);
             }
+        }
+    }
+
+    /// The live request `tag` is with kernel AIO and may be completed by a
+    /// waiter. A no-op if it is no longer live.
+    pub fn mark_kaio(&self, tag: u64) {
+        if let Some(s) = self.slot(tag as u32) {
+            let _ = s.tag.compare_exchange(tag, tag | KAIO, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    /// Is `tag` a live request of `aiocb` marked by `mark_kaio`? Lock-free.
+    pub fn is_kaio(&self, tag: u64, aiocb: usize) -> bool {
+        if tag == 0 {
+            return false;
+        }
+        match self.slot(tag as u32) {
+            Some(s) => s.tag.load(Ordering::Acquire) == tag | KAIO && s.aiocb.load(Ordering::Relaxed) == aiocb,
+            None => false,
         }
     }
 
@@ -126,7 +156,7 @@ impl Slots {
             return false;
         }
         match self.slot(tag as u32) {
-            Some(s) => s.tag.load(Ordering::Acquire) == tag && s.aiocb.load(Ordering::Relaxed) == aiocb,
+            Some(s) => s.tag.load(Ordering::Acquire) & !KAIO == tag && s.aiocb.load(Ordering::Relaxed) == aiocb,
             None => false,
         }
     }

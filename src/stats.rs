@@ -37,6 +37,7 @@ counters!(
     suspend_calls,
     suspend_waits,
     kaio_ring_full,
+    kaio_waiter_reaped,
     fallback_not_direct,
     fallback_stream,
     fallback_fsync,

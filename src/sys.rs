@@ -61,6 +61,44 @@ pub fn io_getevents(
     .map(|n| n as usize)
 }
 
+#[cfg(target_arch = "x86_64")]
+const SYS_IO_PGETEVENTS: c_long = 333;
+#[cfg(target_arch = "aarch64")]
+const SYS_IO_PGETEVENTS: c_long = 292;
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const SYS_IO_PGETEVENTS: c_long = -1; // unknown here: ENOSYS
+
+/// `io_pgetevents`: io_getevents with `mask` as the thread's signal mask
+/// for the duration of the wait only (like ppoll). Linux 4.18.
+pub fn io_pgetevents(
+    ctx: AioContext,
+    min: usize,
+    events: &mut [IoEvent],
+    timeout: &libc::timespec,
+    mask: &libc::sigset_t,
+) -> Result<usize, i32> {
+    #[repr(C)]
+    struct AioSigset {
+        sigmask: *const libc::sigset_t,
+        sigsetsize: usize,
+    }
+    // The kernel's sigset is 64 bits: the first word of glibc's.
+    let set = AioSigset { sigmask: mask, sigsetsize: 8 };
+    // SAFETY: valid buffers for the call's duration.
+    check(unsafe {
+        libc::syscall(
+            SYS_IO_PGETEVENTS,
+            ctx,
+            min as c_long,
+            events.len() as c_long,
+            events.as_mut_ptr(),
+            timeout as *const libc::timespec,
+            &set as *const AioSigset,
+        )
+    })
+    .map(|n| n as usize)
+}
+
 pub fn io_destroy(ctx: AioContext) {
     // SAFETY: plain syscall.
     unsafe { libc::syscall(libc::SYS_io_destroy, ctx) };

@@ -19,8 +19,27 @@ use std::cell::Cell;
 use std::io;
 
 thread_local! {
+    static TID: Cell<i32> = const { Cell::new(0) };
     static INTERNAL: Cell<bool> = const { Cell::new(false) };
     static SUBMITTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// This thread's id, cached (async-signal-safe: a const thread-local).
+/// A forked child forgets it (`forget_tid`, from the atfork handler).
+pub fn tid() -> i32 {
+    TID.with(|t| {
+        let v = t.get();
+        if v != 0 {
+            return v;
+        }
+        let v = crate::sys::gettid();
+        t.set(v);
+        v
+    })
+}
+
+pub fn forget_tid() {
+    TID.with(|t| t.set(0));
 }
 
 /// Is this thread inside `aio_read`/`aio_write`/`lio_listio` submitting?
@@ -63,6 +82,13 @@ impl SignalsBlocked {
             libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
             SignalsBlocked(old)
         }
+    }
+}
+
+impl SignalsBlocked {
+    /// The mask the thread had before.
+    pub fn old_mask(&self) -> &libc::sigset_t {
+        &self.0
     }
 }
 

@@ -102,6 +102,13 @@ impl Drop for Waiter {
 
 extern "C-unwind" {
     fn pthread_setcanceltype(kind: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
+    fn pthread_testcancel();
+}
+
+/// A cancellation point: unwinds (forced) if this thread was cancelled.
+pub fn testcancel() {
+    // SAFETY: a plain pthread call; it may unwind, which C-unwind allows.
+    unsafe { pthread_testcancel() }
 }
 const PTHREAD_CANCEL_ASYNCHRONOUS: libc::c_int = 1;
 

@@ -98,7 +98,7 @@ all_cases=(
     sigxfsz_default_buffered sigxfsz_default_direct
     sigxfsz_handler_buffered sigxfsz_handler_direct
     efbig_sigxfsz_ignored_buffered_xfs sigxfsz_default_buffered_xfs sigxfsz_handler_buffered_xfs
-    fd_closed_or_replaced_in_flight shim_threads_open_no_fd fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full daemon_close_all_fds
+    fd_closed_or_replaced_in_flight shim_threads_open_no_fd kaio_waiters fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full daemon_close_all_fds
     aio_max_nr_exhausted aio_max_nr_exhausted_fork io_uring_disabled
     nproc_sigev_thread nproc_requests_vs_glibc
     suspend_pthread_cancel
@@ -375,6 +375,12 @@ case_shim_threads_open_no_fd() {
     check_stats "$d/stats" "pool>0" "uring>0" || ok=1
     if grep -q ': 0$' "$d/out"; then ok=1; note "a scenario failed:"; grep ': 0$' "$d/out" | head -3 >> "$DET"; fi
     return $ok
+}
+case_kaio_waiters() {
+    # waiters that reap kernel AIO completions themselves (backend/kaio.rs):
+    # a handler's aio_suspend on the holder thread, cancelled holders,
+    # many waiters and a poller, polling after a suspend
+    ab kaio_waiters 60 "kaio>0" "kaio_waiter_reaped>0" -- "$bin/kaio_waiters" .
 }
 case_fd_replaced_by_pipe_in_flight() {
     ab fd_kind_change 60 "kaio>0" -- "$bin/fd_kind_change" 32 1024

@@ -295,3 +295,145 @@ fn forked_child_never_takes_parent_tags() {
         assert!(a.words().in_flight(Some(&child), A));
     });
 }
+
+/// The kernel AIO completion ring, as the role protocol sees it: events
+/// appear (the device), the role holder takes them, `io_getevents` blocks
+/// the holder until one is there.
+struct Ring {
+    events: loom::sync::Mutex<Vec<u32>>,
+    cv: loom::sync::Condvar,
+}
+
+#[test]
+fn reaping_role_never_strands_a_waiter() {
+    // A waiter in aio_suspend (takes the role or wants it), the reaper
+    // thread (takes a free role when nobody wants it, consumes without
+    // blocking, completes, then releases), and the device completing the
+    // waiter's request. Whoever consumes the event, the waiter returns
+    // (a stranded waiter is a loom deadlock), and the role is never held
+    // by two (the consumer asserts it holds it).
+    use loom_models::protocol::{Role, Take, ROLE_REAPER, ROLE_WAITER};
+    struct S {
+        role: AtomicU32,
+        want: AtomicU32,
+        fx: Futex,
+        ring: Ring,
+        done: AtomicBool,
+    }
+    fn role(s: &S) -> Role<'_> {
+        Role { state: &s.role, want: &s.want }
+    }
+    model(|| {
+        let s = Arc::new(S {
+            role: AtomicU32::new(0),
+            want: AtomicU32::new(0),
+            fx: Futex::new(),
+            ring: Ring { events: loom::sync::Mutex::new(Vec::new()), cv: loom::sync::Condvar::new() },
+            done: AtomicBool::new(false),
+        });
+        let device = {
+            let s = s.clone();
+            thread::spawn(move || {
+                s.ring.events.lock().unwrap().push(1);
+                s.ring.cv.notify_all();
+            })
+        };
+        let reaper = {
+            let s = s.clone();
+            thread::spawn(move || {
+                if s.want.load(SeqCst) == 0 && role(&s).take(ROLE_REAPER) {
+                    let ev = s.ring.events.lock().unwrap().pop(); // io_getevents with a timeout
+                    assert_eq!(s.role.load(SeqCst), ROLE_REAPER);
+                    if ev.is_some() {
+                        s.done.store(true, SeqCst); // the result, published
+                        s.fx.counter().bump();
+                    }
+                    if role(&s).release_wanted() {
+                        s.fx.counter().bump();
+                    }
+                }
+            })
+        };
+        // the waiter (aio_suspend)
+        let c = s.fx.counter();
+        c.enter();
+        let r = c.wait_for(
+            || s.done.load(SeqCst),
+            |seen| match role(&s).take_or_want() {
+                Take::Got => {
+                    if c.generation() == seen {
+                        let mut g = s.ring.events.lock().unwrap();
+                        while g.is_empty() {
+                            g = s.ring.cv.wait(g).unwrap(); // io_getevents, no deadline
+                        }
+                        assert_eq!(s.role.load(SeqCst), ROLE_WAITER);
+                        g.pop();
+                        drop(g);
+                        s.done.store(true, SeqCst);
+                        c.bump_from_waiter();
+                    }
+                    if role(&s).release_wanted() {
+                        c.bump();
+                    }
+                    Ok(())
+                }
+                Take::Retry => Ok(()),
+                Take::Wanting => {
+                    let r = sleep(&s.fx.gen)(seen);
+                    role(&s).unwant();
+                    r
+                }
+            },
+        );
+        c.leave();
+        assert_eq!(r, Ok(()));
+        device.join().unwrap();
+        reaper.join().unwrap();
+    });
+}
+
+#[test]
+fn deferred_stack_loses_nothing() {
+    // Waiters push what they reaped (even from a signal handler: one CAS
+    // loop); the reaper takes everything at once. Every node comes out
+    // exactly once.
+    use loom::sync::atomic::AtomicPtr;
+    use loom_models::protocol::{push, take_all};
+    struct Node {
+        id: usize,
+        next: AtomicPtr<Node>,
+    }
+    fn next(n: *mut Node) -> *const AtomicPtr<Node> {
+        // SAFETY: a live node of this test.
+        unsafe { core::ptr::addr_of!((*n).next) }
+    }
+    fn drain(head: &AtomicPtr<Node>, seen: &mut Vec<usize>) {
+        let mut p = take_all(head);
+        while !p.is_null() {
+            // SAFETY: nodes are leaked boxes, taken once.
+            let n = unsafe { Box::from_raw(p) };
+            seen.push(n.id);
+            p = n.next.load(SeqCst);
+        }
+    }
+    model(|| {
+        let head = Arc::new(AtomicPtr::new(core::ptr::null_mut()));
+        let pushers: Vec<_> = (0..2)
+            .map(|t| {
+                let head = head.clone();
+                thread::spawn(move || {
+                    let n = Box::into_raw(Box::new(Node { id: t, next: AtomicPtr::new(core::ptr::null_mut()) }));
+                    push(&head, n, next);
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        drain(&head, &mut seen);
+        for p in pushers {
+            p.join().unwrap();
+        }
+        drain(&head, &mut seen);
+        seen.sort();
+        assert_eq!(seen, vec![0, 1], "a pushed node lost or seen twice");
+    });
+}

@@ -11,26 +11,49 @@
 //! system without AIO support) it is re-routed to the pool.
 //!
 //! Completions are read straight from the completion ring the kernel maps
-//! at the context's address (as libaio does: the reaper is the ring's only
-//! consumer); `io_getevents` is called only to sleep when the ring is empty.
+//! at the context's address (as libaio does); `io_getevents` is called only
+//! to sleep when the ring is empty. The ring has one consumer at a time,
+//! the holder of the reaping *role* (protocol.rs `Role`):
+//!
+//! * a thread in `aio_suspend` whose list is all kernel AIO requests takes
+//!   the role if it is free and sleeps in `io_getevents` itself: the kernel
+//!   wakes it directly, one wake-up per completion as with libaio, instead
+//!   of the reaper's and then the waiter's. What it reaps it completes
+//!   async-signal-safely when the request is `simple` (SIGEV_NONE, no list:
+//!   result words, GEN); the rest of the bookkeeping (slot, per-fd table,
+//!   requests queued behind) and every other request go on the `deferred`
+//!   stack for the reaper thread, poked through `rwake` when it matters;
+//! * otherwise the reaper thread (`aio-shim-kaio`) takes it. It yields to
+//!   waiters (`want`), and after a waiter held the role it leaves the role
+//!   free for `LEASE` (the waiter's next `aio_suspend` usually comes within
+//!   microseconds) unless a request needs it sooner (a notification, a list,
+//!   the ring full). A program that only polls `aio_error` never takes the
+//!   role: the reaper keeps it.
 //!
 //! `lio_listio` submits its O_DIRECT requests in one `io_submit` (a
 //! per-thread batch). `aio_reqprio` > 0 lowers a request's I/O priority
 //! (`IOCB_FLAG_IOPRIO`, best-effort levels 5 to 7).
 //!
 //! Locks: `pending` guards the overflow queue only. The iocb of a request
-//! is written by the submitter before `io_submit` and never again.
+//! is written by the submitter before `io_submit` and never again. The
+//! role, `want`, `deferred` and `rwake` are lock-free (the waiter side runs
+//! in `aio_suspend`, which may be called from a signal handler).
 use crate::abi::kernel::{AioContext, IoEvent, Iocb, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_IOPRIO};
-use crate::complete::finish;
+use crate::complete::{after_published, finish, words};
 use crate::engine::Engine;
-use crate::request::{Op, Request, QUEUED, RUNNING};
+use crate::protocol::{self, Role, Take, ROLE_REAPER, ROLE_WAITER};
+use crate::request::{Op, Request, Route, DONE, PUBLISHED, QUEUED, RUNNING};
 use crate::stats::{self, C};
-use crate::{config, log, sys, threads};
+use crate::{config, log, sys, threads, wait};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// After a waiter held the reaping role, the reaper leaves it free this
+/// long before taking it back (unless a request needs it sooner).
+const LEASE_NS: u64 = 500_000;
 
 thread_local! {
     /// Requests a `lio_listio` on this thread collects for one io_submit.
@@ -120,6 +143,26 @@ pub struct Kaio {
     pending: Mutex<VecDeque<Arc<Request>>>,
     has_pending: AtomicBool,
     reaper_started: AtomicBool,
+    /// The reaping role (protocol.rs) and the waiters that want it.
+    role: AtomicU32,
+    want: AtomicU32,
+    /// When a waiter last released the role (CLOCK_MONOTONIC ns; 0 never).
+    waiter_released: AtomicU64,
+    /// Requests in flight that only the reaper may complete (not `simple`,
+    /// or the O_DIRECT twin's): it takes the role at once for them.
+    urgent: AtomicU32,
+    /// Completions reaped in `aio_suspend`, for the reaper to finish.
+    deferred: AtomicPtr<Request>,
+    /// The reaper's futex word when it does not hold the role.
+    rwake: AtomicU32,
+    /// The reaper sleeps without a deadline (nothing in flight).
+    reaper_idle: AtomicBool,
+    /// The thread holding the role as a waiter.
+    holder_tid: AtomicI32,
+    /// io_pgetevents works (Linux 4.18); else waiters never take the role.
+    pgetevents_ok: AtomicBool,
+    /// The role holder's event buffer (see `wait_reaping`).
+    held: core::cell::UnsafeCell<[IoEvent; HELD]>,
 }
 
 impl Kaio {
@@ -140,6 +183,16 @@ impl Kaio {
                 pending: Mutex::new(VecDeque::new()),
                 has_pending: AtomicBool::new(false),
                 reaper_started: AtomicBool::new(false),
+                role: AtomicU32::new(0),
+                want: AtomicU32::new(0),
+                waiter_released: AtomicU64::new(0),
+                urgent: AtomicU32::new(0),
+                deferred: AtomicPtr::new(core::ptr::null_mut()),
+                rwake: AtomicU32::new(0),
+                reaper_idle: AtomicBool::new(false),
+                holder_tid: AtomicI32::new(0),
+                pgetevents_ok: AtomicBool::new(true),
+                held: core::cell::UnsafeCell::new([IoEvent::default(); HELD]),
             }),
             Err(e) => {
                 log::warn(format_args!(
@@ -188,10 +241,15 @@ impl Kaio {
             return Err(libc::EAGAIN);
         }
         self.inflight.fetch_add(1, Ordering::AcqRel);
+        self.urgent.fetch_add(1, Ordering::SeqCst);
         // SAFETY: the caller keeps the iocb alive until it is reaped.
         match unsafe { sys::io_submit(self.ctx, &[iocb]) } {
-            Ok(1) => Ok(()),
+            Ok(1) => {
+                self.submitted_wake(true);
+                Ok(())
+            }
             r => {
+                self.urgent.fetch_sub(1, Ordering::SeqCst);
                 self.inflight.fetch_sub(1, Ordering::AcqRel);
                 Err(r.err().unwrap_or(libc::EAGAIN))
             }
@@ -211,14 +269,25 @@ impl Kaio {
         }
         let ptrs: Vec<*mut Iocb> = iocbs.iter().map(|(p, _)| *p).collect();
         self.inflight.fetch_add(ptrs.len() as u32, Ordering::AcqRel);
+        let urgent = iocbs.iter().filter(|(_, r)| !waiter_completable(r)).count() as u32;
+        self.urgent.fetch_add(urgent, Ordering::SeqCst);
         // SAFETY: each iocb lives in its request, kept alive by the Arc
         // leaked into aio_data until reaped.
         let taken = if ptrs.is_empty() { 0 } else { unsafe { sys::io_submit(self.ctx, &ptrs) }.unwrap_or(0) };
-        for _ in 0..taken {
+        for (_, req) in iocbs.iter().take(taken) {
             stats::add(&C.kaio);
+            if waiter_completable(req) {
+                eng.slots.mark_kaio(req.tag);
+            }
+        }
+        if taken > 0 {
+            self.submitted_wake(urgent > 0);
         }
         for (p, req) in iocbs.into_iter().skip(taken) {
             self.inflight.fetch_sub(1, Ordering::AcqRel);
+            if !waiter_completable(&req) {
+                self.urgent.fetch_sub(1, Ordering::SeqCst);
+            }
             // SAFETY: not taken by the kernel: reclaim the leaked Arc.
             drop(unsafe { Arc::from_raw((*p).aio_data as *const Request) });
             rest.push(req);
@@ -252,12 +321,25 @@ impl Kaio {
         let Some(iocb) = self.prepare(&req) else { return eng.pool.submit(eng, req) };
         // SAFETY: prepare leaked this Arc into the iocb.
         let raw = unsafe { (*iocb).aio_data } as *const Request;
+        let completable = waiter_completable(&req);
         self.inflight.fetch_add(1, Ordering::AcqRel);
+        if !completable {
+            self.urgent.fetch_add(1, Ordering::SeqCst);
+        }
         // SAFETY: iocb stays valid (inside the leaked Arc) until reaped.
         match unsafe { sys::io_submit(self.ctx, &[iocb]) } {
-            Ok(1) => stats::add(&C.kaio),
+            Ok(1) => {
+                stats::add(&C.kaio);
+                if completable {
+                    eng.slots.mark_kaio(req.tag);
+                }
+                self.submitted_wake(!completable);
+            }
             other => {
                 self.inflight.fetch_sub(1, Ordering::AcqRel);
+                if !completable {
+                    self.urgent.fetch_sub(1, Ordering::SeqCst);
+                }
                 // SAFETY: the kernel did not take the request: reclaim the Arc.
                 drop(unsafe { Arc::from_raw(raw) });
                 match other {
@@ -304,7 +386,7 @@ impl Kaio {
     }
 
     /// Take up to `out.len()` events from the mapped ring without a
-    /// syscall. Only the reaper calls this (single consumer).
+    /// syscall. Only the holder of the role calls this (single consumer).
     fn ring_reap(&self, out: &mut [IoEvent]) -> usize {
         let Some(r) = self.ring else { return 0 };
         // SAFETY: the ring stays mapped for the context's life (never
@@ -343,43 +425,354 @@ impl Kaio {
         }
     }
 
+    fn role(&self) -> Role<'_> {
+        Role { state: &self.role, want: &self.want }
+    }
+
+    /// Wake the reaper thread out of its futex (not out of io_getevents).
+    fn poke(&self) {
+        self.rwake.fetch_add(1, Ordering::SeqCst);
+        sys::futex_wake_all(&self.rwake);
+    }
+
+    /// After a successful io_submit: make sure someone will reap. A holder
+    /// of the role will; with the role free, the reaper must know if it
+    /// sleeps without a deadline, or if the request cannot wait for the
+    /// lease (`urgent`).
+    fn submitted_wake(&self, urgent: bool) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.role().holder() == protocol::ROLE_FREE && (urgent || self.reaper_idle.load(Ordering::SeqCst)) {
+            self.poke();
+        }
+    }
+
+    /// Should the reaper thread take a free role now?
+    fn reaper_should_take(&self) -> bool {
+        if self.want.load(Ordering::SeqCst) != 0 || self.inflight.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        self.urgent.load(Ordering::SeqCst) != 0 || self.has_pending.load(Ordering::SeqCst) || self.lease_left_ns() == 0
+    }
+
+    /// How much of the lease a waiter's release left (0: expired).
+    fn lease_left_ns(&self) -> u64 {
+        let at = self.waiter_released.load(Ordering::SeqCst);
+        if at == 0 {
+            return 0;
+        }
+        LEASE_NS.saturating_sub(now_ns().saturating_sub(at))
+    }
+
+    /// Finish what waiters reaped (the reaper thread, or a thread about to
+    /// submit: never from a path that must stay async-signal-safe).
+    pub fn drain_deferred(&self, eng: &'static Engine) {
+        let mut p = protocol::take_all(&self.deferred);
+        if p.is_null() {
+            return;
+        }
+        let mut list = Vec::new();
+        while !p.is_null() {
+            list.push(p);
+            // SAFETY: a request pushed by `complete_in_waiter`, still owned
+            // through the Arc leaked into its iocb.
+            p = unsafe { (*p).next.load(Ordering::Relaxed) };
+        }
+        let _batch = wait::Batch::new();
+        for p in list.into_iter().rev() {
+            // SAFETY: the Arc leaked at submission, taken back once.
+            let req = unsafe { Arc::from_raw(p as *const Request) };
+            match req.kres.load(Ordering::Acquire) {
+                PUBLISHED => after_published(eng, req),
+                res => {
+                    let res = crate::backend::twin::unbounce(&req, res);
+                    let (ret, err) = if res < 0 { (-1, (-res) as i32) } else { (res as isize, 0) };
+                    finish(eng, req, ret, err, true, true);
+                }
+            }
+        }
+    }
+
+    /// Complete events reaped by the reaper thread.
+    fn complete_in_reaper(&self, eng: &'static Engine, events: &[IoEvent]) {
+        let _batch = wait::Batch::new();
+        for ev in events {
+            // SAFETY: aio_data is the Arc leaked in submit_now.
+            let req = unsafe { Arc::from_raw(ev.data as *const Request) };
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+            if !waiter_completable(&req) {
+                self.urgent.fetch_sub(1, Ordering::SeqCst);
+            }
+            let res = crate::backend::twin::unbounce(&req, ev.res);
+            let (ret, err) = if res < 0 { (-1, (-res) as i32) } else { (res as isize, 0) };
+            finish(eng, req, ret, err, true, true);
+        }
+    }
+
+    /// Complete events reaped inside `aio_suspend`: async-signal-safe (no
+    /// lock, no allocation). A `simple` request's result is published
+    /// here; everything else waits on `deferred` for the reaper.
+    fn complete_in_waiter(&self, eng: &'static Engine, events: &[IoEvent]) {
+        let mut published = false;
+        let mut needs_reaper = false;
+        for ev in events {
+            let p = ev.data as *mut Request;
+            // SAFETY: the Arc leaked at submission keeps it alive; it now
+            // belongs to this thread until pushed.
+            let req = unsafe { &*p };
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+            if waiter_completable(req) {
+                let (ret, err) = if ev.res < 0 { (-1, (-ev.res) as i32) } else { (ev.res as isize, 0) };
+                req.state.store(DONE, Ordering::Release);
+                stats::add(&C.completed);
+                if err != 0 {
+                    stats::add(&C.errors);
+                }
+                stats::add(&C.kaio_waiter_reaped);
+                req.kres.store(PUBLISHED, Ordering::Release);
+                words(req.cb).publish(ret, err);
+                published = true;
+            } else {
+                self.urgent.fetch_sub(1, Ordering::SeqCst);
+                req.kres.store(ev.res, Ordering::Release);
+                needs_reaper = true;
+            }
+            protocol::push(&self.deferred, p, |n| unsafe { core::ptr::addr_of!((*n).next) });
+        }
+        if published {
+            // (This thread is one of the waiters: no need to wake itself.)
+            wait::counter().bump_from_waiter();
+        }
+        // Bookkeeping may wait for the submitter's next call, unless a
+        // request is queued behind one of these or parked for ring space.
+        if needs_reaper || eng.fds.any_waiting() || self.has_pending.load(Ordering::SeqCst) {
+            self.poke();
+        }
+    }
+
+    /// `aio_suspend`'s sleep when every request it waits for is a
+    /// waiter-completable kernel AIO request: reap in this thread if the
+    /// role is free, else sleep on GEN as usual (the holder reaps and
+    /// publishes). Ok to re-scan, Err to end the wait (EAGAIN: deadline,
+    /// EINTR: a handler ran). Async-signal-safe.
+    ///
+    /// Signals are blocked from before the role is taken until it is
+    /// released, except inside io_pgetevents, which sleeps with the
+    /// program's mask. A handler can therefore run on the holder only at
+    /// that syscall's exit, and the kernel runs it there even when the call
+    /// returned events (io_pgetevents delivers a pending signal before
+    /// restoring the mask): events consumed but not completed, which the
+    /// handler might wait for. So the holder's events go to `held`, cleared
+    /// before the call; a handler's aio_suspend on the holder thread
+    /// (`nested`) completes what is there first, and the interrupted call
+    /// skips what it finds cleared.
+    ///
+    /// Cancellation: io_getevents consumes what it returns, so it is never
+    /// called with asynchronous cancellation enabled; the sleep is cut into
+    /// 50 ms pieces with pthread_testcancel between them.
+    pub fn wait_reaping(&self, eng: &'static Engine, seen: u32, deadline: Option<&libc::timespec>) -> Result<(), i32> {
+        const CANCEL_CHECK_NS: i64 = 50_000_000;
+        let blocked = threads::SignalsBlocked::new();
+        let me = threads::tid();
+        let nested = self.role().holder() == ROLE_WAITER && self.holder_tid.load(Ordering::SeqCst) == me;
+        let ok = self.pgetevents_ok.load(Ordering::Relaxed);
+        let take = if nested || !ok { None } else { Some(self.role().take_or_want()) };
+        if nested || take == Some(Take::Got) {
+            // Declared after `blocked`, so dropped before it: the role is
+            // released (holder_tid cleared) with signals still blocked.
+            let _held = (!nested).then(|| {
+                self.holder_tid.store(me, Ordering::SeqCst);
+                WaiterRole(self)
+            });
+            if nested && self.complete_held(eng) {
+                return Ok(());
+            }
+            // SAFETY: the buffer belongs to the role holder's thread.
+            let held = unsafe { &mut *self.held.get() };
+            let n = self.ring_reap(held);
+            if n > 0 {
+                self.complete_in_waiter(eng, &held[..n]);
+                clear_events(&mut held[..n]);
+                return Ok(());
+            }
+            // GEN moved since the caller's scan (the last holder completed
+            // something before it released): re-scan instead of sleeping.
+            if wait::counter().generation() != seen {
+                return Ok(());
+            }
+            wait::testcancel();
+            let mut t = libc::timespec { tv_sec: 0, tv_nsec: CANCEL_CHECK_NS };
+            if let Some(d) = deadline {
+                let left = ts_ns(d) - ts_ns(&sys::monotonic_now());
+                if left <= 0 {
+                    return Err(libc::EAGAIN);
+                }
+                t.tv_nsec = left.min(CANCEL_CHECK_NS);
+            }
+            let r = sys::io_pgetevents(self.ctx, 1, held, &t, blocked.old_mask());
+            // A handler may have run here and completed (and cleared) what
+            // the call returned.
+            self.complete_held(eng);
+            return match r {
+                Ok(_) => Ok(()),
+                Err(libc::EINTR) => {
+                    drop(_held);
+                    drop(blocked);
+                    wait::testcancel();
+                    Err(libc::EINTR)
+                }
+                Err(libc::ENOSYS) => {
+                    self.pgetevents_ok.store(false, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(_) => Ok(()),
+            };
+        }
+        drop(blocked);
+        if take == Some(Take::Retry) {
+            return Ok(()); // freed meanwhile: the caller's loop comes back to take it
+        }
+        // Held by the reaper (which yields to `want` after its batch) or by
+        // another waiter (both bump GEN on release when `want` is set). The
+        // guard gives `want` back even if the thread is cancelled here.
+        let _wanting = (take == Some(Take::Wanting)).then(|| Wanting(self));
+        match wait::wait_cancellable(seen, deadline) {
+            Ok(()) | Err(libc::EAGAIN) => Ok(()),
+            Err(libc::ETIMEDOUT) => Err(libc::EAGAIN),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Complete and clear whatever events sit in `held` (the kernel writes
+    /// them from index 0; cleared entries have `data == 0`). True if any.
+    fn complete_held(&self, eng: &'static Engine) -> bool {
+        // SAFETY: the holder's thread (or a handler on it, which the
+        // holder cannot run concurrently with).
+        let held = unsafe { &mut *self.held.get() };
+        let n = held.iter().take_while(|e| unsafe { core::ptr::read_volatile(&e.data) } != 0).count();
+        if n == 0 {
+            return false;
+        }
+        let mut copy = [IoEvent::default(); HELD];
+        copy[..n].copy_from_slice(&held[..n]);
+        clear_events(&mut held[..n]);
+        self.complete_in_waiter(eng, &copy[..n]);
+        true
+    }
+
+    /// Release the role; wake waiters that want it.
+    fn release_role(&self) {
+        if self.role().release_wanted() {
+            wait::counter().bump();
+        }
+    }
+
     fn reap(&self, eng: &'static Engine) {
         let mut events = vec![IoEvent::default(); 256];
         let short = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
         let long = libc::timespec { tv_sec: 0, tv_nsec: 200_000_000 };
         let spin = std::time::Duration::from_micros(config::get().spin_us as u64);
         loop {
-            let t = if self.has_pending.load(Ordering::Acquire) { &short } else { &long };
-            let got = match self.ring_reap(&mut events) {
-                0 => match self.spin(&mut events, spin) {
-                    0 => sys::io_getevents(self.ctx, 1, &mut events, Some(t)),
-                    n => Ok(n),
-                },
-                n => Ok(n),
-            };
-            match got {
-                Ok(n) => {
-                    let _batch = crate::wait::Batch::new();
-                    for ev in &events[..n] {
-                        // SAFETY: aio_data is the Arc leaked in submit_now.
-                        let req = unsafe { Arc::from_raw(ev.data as *const Request) };
-                        self.inflight.fetch_sub(1, Ordering::AcqRel);
-                        let res = crate::backend::twin::unbounce(&req, ev.res);
-                        let (ret, err) = if res < 0 { (-1, (-res) as i32) } else { (res as isize, 0) };
-                        finish(eng, req, ret, err, true, true);
-                    }
-                }
-                Err(libc::EINTR) => {}
-                Err(e) => {
-                    log::warn(format_args!("io_getevents failed: errno {e}"));
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-            }
+            self.drain_deferred(eng);
             if self.has_pending.load(Ordering::Acquire) {
                 self.drain_pending(eng);
             }
+            if self.reaper_should_take() && self.role().take(ROLE_REAPER) {
+                let t = if self.has_pending.load(Ordering::Acquire) { &short } else { &long };
+                let got = match self.ring_reap(&mut events) {
+                    0 => match self.spin(&mut events, spin) {
+                        0 => sys::io_getevents(self.ctx, 1, &mut events, Some(t)),
+                        n => Ok(n),
+                    },
+                    n => Ok(n),
+                };
+                // Complete (results stored, GEN bumped) before releasing: a
+                // waiter that takes the role next must find GEN moved, not
+                // sleep in io_getevents for an event already consumed.
+                if let Ok(n) = got {
+                    self.complete_in_reaper(eng, &events[..n]);
+                }
+                self.release_role();
+                match got {
+                    Ok(_) | Err(libc::EINTR) => {}
+                    Err(e) => {
+                        log::warn(format_args!("io_getevents failed: errno {e}"));
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+                continue;
+            }
+            // Not ours now. While waiters are reaping (one holds the role,
+            // or released it less than a lease ago), sleep a lease at a
+            // time: submissions do not poke then, and a role left behind
+            // is picked up within a lease. Otherwise sleep until poked.
+            let seen = self.rwake.load(Ordering::SeqCst);
+            let left = self.lease_left_ns();
+            let active = left > 0 || self.role().holder() == ROLE_WAITER;
+            self.reaper_idle.store(!active, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if !protocol::take_all_is_empty(&self.deferred)
+                || (self.role().holder() == protocol::ROLE_FREE && self.reaper_should_take())
+            {
+                self.reaper_idle.store(false, Ordering::SeqCst);
+                continue;
+            }
+            let nap = if left > 0 { left } else { LEASE_NS };
+            let deadline = active.then(|| sys::deadline_after(&libc::timespec { tv_sec: 0, tv_nsec: nap.max(1_000) as i64 }));
+            let _ = sys::futex_wait(&self.rwake, seen, deadline.as_ref());
+            self.reaper_idle.store(false, Ordering::SeqCst);
         }
     }
+}
+
+/// Events a waiter reaps at once.
+const HELD: usize = 32;
+
+fn clear_events(evs: &mut [IoEvent]) {
+    for e in evs {
+        // SAFETY: a valid event; volatile so that a signal handler on this
+        // thread and the code it interrupted agree on what is cleared.
+        unsafe { core::ptr::write_volatile(&mut e.data, 0) };
+    }
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+}
+
+/// A waiter counted in `want`; uncounted even if cancelled.
+struct Wanting<'a>(&'a Kaio);
+
+impl Drop for Wanting<'_> {
+    fn drop(&mut self) {
+        self.0.role().unwant();
+    }
+}
+
+/// A waiter's hold on the role; released even if the thread is cancelled.
+struct WaiterRole<'a>(&'a Kaio);
+
+impl Drop for WaiterRole<'_> {
+    fn drop(&mut self) {
+        let k = self.0;
+        k.waiter_released.store(now_ns().max(1), Ordering::SeqCst);
+        k.holder_tid.store(0, Ordering::SeqCst);
+        k.release_role();
+        // Someone must reap what is still in flight: the reaper, after the
+        // lease, if it is not already counting it down.
+        if k.inflight.load(Ordering::SeqCst) > 0 && k.reaper_idle.load(Ordering::SeqCst) {
+            k.poke();
+        }
+    }
+}
+
+/// Can a waiter complete this request itself when it reaps it?
+fn waiter_completable(req: &Request) -> bool {
+    req.simple && req.route == Route::Kaio
+}
+
+fn ts_ns(t: &libc::timespec) -> i64 {
+    t.tv_sec * 1_000_000_000 + t.tv_nsec
+}
+
+fn now_ns() -> u64 {
+    ts_ns(&sys::monotonic_now()) as u64
 }
 
 impl Drop for Kaio {
