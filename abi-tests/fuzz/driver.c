@@ -634,10 +634,13 @@ static void op_wait(void)
     ssize_t ret = aio_return(cb);
     struct req *q = &reqs[id];
     printf("%swait %s = error=%s return=%zd", mc ? "~" : "", slotlabel(slot), en(err), ret);
-    /* a request that may or may not have been cancelled, with a signal
-     * number that makes glibc overwrite either outcome with EINVAL: its
-     * buffer is all that could tell, and glibc does not fix it */
-    if (q->buf && err != ECANCELED && !(mc && q->badsig))
+    /* Only a request that succeeded says what its buffer holds: after a
+     * failure (EINVAL, EFAULT, EBADF...) the contents are unspecified, and
+     * glibc itself has left a failed O_DIRECT read's buffer different from
+     * one run to the next (seed 1513644494). That also covers a request
+     * that may or may not have been cancelled, with a signal number that
+     * makes glibc overwrite either outcome with EINVAL. */
+    if (q->buf && err == 0 && !(mc && q->badsig))
         printf(" data=%016llx", (unsigned long long)fnv(q->buf, q->len));
     printf("\n");
     /* consistency of what was seen before */
