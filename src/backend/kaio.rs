@@ -30,6 +30,13 @@
 //!   the ring full). A program that only polls `aio_error` never takes the
 //!   role: the reaper keeps it.
 //!
+//! Limits: right after a waiter leaves the role, a program that only polls
+//! may see its completions up to `LEASE` late; a signal handler that
+//! `siglongjmp`s out of an `aio_suspend` holding the role leaves it held
+//! by that thread (only its later `aio_suspend` calls reap; glibc's own
+//! `aio_suspend` keeps its wait list on the abandoned stack and breaks
+//! worse).
+//!
 //! `lio_listio` submits its O_DIRECT requests in one `io_submit` (a
 //! per-thread batch). `aio_reqprio` > 0 lowers a request's I/O priority
 //! (`IOCB_FLAG_IOPRIO`, best-effort levels 5 to 7).
