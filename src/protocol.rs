@@ -18,6 +18,11 @@
 //!   or the waiter's futex sees GEN moved: no lost wake-up, no lock.
 //! * **`LIO_WAIT`'s remaining count**: the last `count_down` wakes
 //!   `wait_zero`.
+//! * **The kernel AIO reaping role** (`Role`, backend/kaio.rs): one consumer
+//!   of the completion ring at a time; a waiter takes it or counts itself in
+//!   `want`, a releaser that sees `want` bumps GEN.
+//! * **The deferred stack** (`push`, `take_all`): completions a waiter
+//!   reaped, left for a thread that may lock.
 //!
 //! This file and slots.rs use nothing but `crate::sync` (and libc's errno
 //! numbers): `loom-models/` compiles both against loom. The fork reset is
