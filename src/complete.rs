@@ -47,16 +47,6 @@ pub(crate) fn words(cb: *const Aiocb) -> Words<'static> {
     }
 }
 
-/// Store a result where glibc keeps it (a request that never got a slot).
-///
-/// # Safety
-/// `cb` must be a live aiocb owned by an in-flight request.
-pub unsafe fn publish(cb: *mut Aiocb, ret: isize, err: i32) {
-    let w = words(cb);
-    w.ret.store(ret, Ordering::Relaxed);
-    w.err.store(err, Ordering::Release);
-}
-
 /// Complete `req` with `ret` (bytes, or -1) and `err` (0 or an errno).
 /// `dispatched`: the request was counted as started on its fd;
 /// `registered`: it is in the per-fd table at all.

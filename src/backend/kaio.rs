@@ -490,11 +490,7 @@ impl Kaio {
             let req = unsafe { Arc::from_raw(p as *const Request) };
             match req.kres.load(Ordering::Acquire) {
                 PUBLISHED => after_published(eng, req),
-                res => {
-                    let res = crate::backend::twin::unbounce(&req, res);
-                    let (ret, err) = if res < 0 { (-1, (-res) as i32) } else { (res as isize, 0) };
-                    finish(eng, req, ret, err, true, true);
-                }
+                res => finish_kernel(eng, req, res),
             }
         }
     }
@@ -509,9 +505,7 @@ impl Kaio {
             if !waiter_completable(&req) {
                 self.urgent.fetch_sub(1, Ordering::SeqCst);
             }
-            let res = crate::backend::twin::unbounce(&req, ev.res);
-            let (ret, err) = if res < 0 { (-1, (-res) as i32) } else { (res as isize, 0) };
-            finish(eng, req, ret, err, true, true);
+            finish_kernel(eng, req, ev.res);
         }
     }
 
@@ -528,7 +522,7 @@ impl Kaio {
             let req = unsafe { &*p };
             self.inflight.fetch_sub(1, Ordering::AcqRel);
             if waiter_completable(req) {
-                let (ret, err) = if ev.res < 0 { (-1, (-ev.res) as i32) } else { (ev.res as isize, 0) };
+                let (ret, err) = split_res(ev.res);
                 req.state.store(DONE, Ordering::Release);
                 stats::add(&C.completed);
                 if err != 0 {
@@ -767,6 +761,22 @@ impl Drop for WaiterRole<'_> {
             k.poke();
         }
     }
+}
+
+/// A kernel result (bytes, or -errno) as aio_return/aio_error see it.
+fn split_res(res: i64) -> (isize, i32) {
+    if res < 0 {
+        (-1, (-res) as i32)
+    } else {
+        (res as isize, 0)
+    }
+}
+
+/// The full completion of a request whose kernel result is `res` (copied
+/// out of the O_DIRECT twin's bounce buffer first, if it used one).
+fn finish_kernel(eng: &'static Engine, req: Arc<Request>, res: i64) {
+    let (ret, err) = split_res(crate::backend::twin::unbounce(&req, res));
+    finish(eng, req, ret, err, true, true);
 }
 
 /// Can a waiter complete this request itself when it reaps it?
