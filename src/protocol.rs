@@ -21,6 +21,11 @@
 //! * **The kernel AIO reaping role** (`Role`, backend/kaio.rs): one consumer
 //!   of the completion ring at a time; a waiter takes it or counts itself in
 //!   `want`, a releaser that sees `want` bumps GEN.
+//! * **The reaper's bell** (`Bell`): the reaper thread, not holding the
+//!   role, sleeps without a deadline only after announcing it and
+//!   re-checking why it would wake; whoever changes one of those reasons
+//!   (a waiter leaving `want` or the role, a submission, a deferred
+//!   completion) rings if it sleeps.
 //! * **The deferred stack** (`push`, `take_all`): completions a waiter
 //!   reaped, left for a thread that may lock.
 //!
@@ -29,7 +34,7 @@
 //! not here: a child drops the whole engine (engine.rs) and the models check
 //! that a parent's tags never pass for the child's requests.
 use crate::slots::Slots;
-use crate::sync::{fence, futex_wait, futex_wake_all, yield_now, AtomicI32, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use crate::sync::{fence, futex_wait, futex_wake_all, yield_now, AtomicBool, AtomicI32, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 /// The three words of one aiocb that the engine and the lock-free readers
 /// share.
@@ -245,22 +250,28 @@ impl Role<'_> {
 
     /// A waiter's attempt. `want` and the role are a Dekker pair with
     /// `release_wanted`: either this sees the role free, or the releaser
-    /// sees `want` and wakes the sleepers.
-    pub fn take_or_want(&self) -> Take {
+    /// sees `want` and wakes the sleepers. Every way out of `want` goes
+    /// through `unwant`, which rings `bell`: the reaper may have passed
+    /// over a free role because of this `want` and gone to sleep.
+    pub fn take_or_want(&self, bell: &Bell) -> Take {
         if self.take(ROLE_WAITER) {
             return Take::Got;
         }
         self.want.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if self.state.load(Ordering::SeqCst) == ROLE_FREE {
-            self.want.fetch_sub(1, Ordering::SeqCst);
+            self.unwant(bell);
             return Take::Retry;
         }
         Take::Wanting
     }
 
-    pub fn unwant(&self) {
+    /// A waiter that wanted the role leaves without it (the role freed,
+    /// its request done, a deadline, a handler, cancellation).
+    /// Async-signal-safe.
+    pub fn unwant(&self, bell: &Bell) {
         self.want.fetch_sub(1, Ordering::SeqCst);
+        bell.ring_if_idle();
     }
 
     /// Release; true if waiters want the role (the caller must then bump
@@ -273,6 +284,50 @@ impl Role<'_> {
 
     pub fn holder(&self) -> u32 {
         self.state.load(Ordering::Acquire)
+    }
+}
+
+/// The reaper thread's sleep while it does not hold the role
+/// (backend/kaio.rs). It reads `word`, `announce`s whether it will sleep
+/// without a deadline (`idle`), re-checks every reason it has to run (the
+/// role free and nobody wanting it, requests in flight, deferred
+/// completions), and only then sleeps on `word` unchanged. Whoever changes
+/// a reason changes it first and then calls `ring_if_idle`: a Dekker pair
+/// (SeqCst fences), so either the re-check sees the change or the ringer
+/// sees `idle` and moves `word`. A reaper that sleeps with a deadline
+/// needs no ring (it re-checks when the deadline passes).
+pub struct Bell<'a> {
+    pub word: &'a AtomicU32,
+    pub idle: &'a AtomicBool,
+}
+
+impl Bell<'_> {
+    /// Wake the reaper unconditionally.
+    pub fn ring(&self) {
+        self.word.fetch_add(1, Ordering::SeqCst);
+        futex_wake_all(self.word);
+    }
+
+    /// After changing a reason the reaper re-checks: wake it if it may be
+    /// asleep without a deadline. Async-signal-safe.
+    pub fn ring_if_idle(&self) {
+        fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) {
+            self.ring();
+        }
+    }
+
+    /// The reaper, before its re-check: the value to sleep on.
+    pub fn announce(&self, idle: bool) -> u32 {
+        let seen = self.word.load(Ordering::SeqCst);
+        self.idle.store(idle, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        seen
+    }
+
+    /// The reaper, awake (or not going to sleep after all).
+    pub fn awake(&self) {
+        self.idle.store(false, Ordering::SeqCst);
     }
 }
 

@@ -312,13 +312,15 @@ fn reaping_role_never_strands_a_waiter() {
     // waiter's request. Whoever consumes the event, the waiter returns
     // (a stranded waiter is a loom deadlock), and the role is never held
     // by two (the consumer asserts it holds it).
-    use loom_models::protocol::{Role, Take, ROLE_REAPER, ROLE_WAITER};
+    use loom_models::protocol::{Bell, Role, Take, ROLE_REAPER, ROLE_WAITER};
     struct S {
         role: AtomicU32,
         want: AtomicU32,
         fx: Futex,
         ring: Ring,
         done: AtomicBool,
+        bell_word: AtomicU32, // (the reaper here never sleeps on its bell)
+        bell_idle: AtomicBool,
     }
     fn role(s: &S) -> Role<'_> {
         Role { state: &s.role, want: &s.want }
@@ -330,7 +332,10 @@ fn reaping_role_never_strands_a_waiter() {
             fx: Futex::new(),
             ring: Ring { events: loom::sync::Mutex::new(Vec::new()), cv: loom::sync::Condvar::new() },
             done: AtomicBool::new(false),
+            bell_word: AtomicU32::new(0),
+            bell_idle: AtomicBool::new(false),
         });
+        let bell0 = Bell { word: &s.bell_word, idle: &s.bell_idle };
         let device = {
             let s = s.clone();
             thread::spawn(move || {
@@ -359,7 +364,7 @@ fn reaping_role_never_strands_a_waiter() {
         c.enter();
         let r = c.wait_for(
             || s.done.load(SeqCst),
-            |seen| match role(&s).take_or_want() {
+            |seen| match role(&s).take_or_want(&bell0) {
                 Take::Got => {
                     if c.generation() == seen {
                         let mut g = s.ring.events.lock().unwrap();
@@ -380,7 +385,7 @@ fn reaping_role_never_strands_a_waiter() {
                 Take::Retry => Ok(()),
                 Take::Wanting => {
                     let r = sleep(&s.fx.gen)(seen);
-                    role(&s).unwant();
+                    role(&s).unwant(&bell0);
                     r
                 }
             },

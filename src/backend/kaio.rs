@@ -48,7 +48,7 @@
 use crate::abi::kernel::{AioContext, IoEvent, Iocb, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_IOPRIO};
 use crate::complete::{after_published, finish, words};
 use crate::engine::Engine;
-use crate::protocol::{self, Role, Take, ROLE_REAPER, ROLE_WAITER};
+use crate::protocol::{self, Bell, Role, Take, ROLE_REAPER, ROLE_WAITER};
 use crate::request::{Op, Request, Route, DONE, PUBLISHED, QUEUED, RUNNING};
 use crate::stats::{self, C};
 use crate::{config, log, sys, threads, wait};
@@ -436,10 +436,14 @@ impl Kaio {
         Role { state: &self.role, want: &self.want }
     }
 
+    /// The reaper thread's futex word and idle flag (protocol.rs `Bell`).
+    fn bell(&self) -> Bell<'_> {
+        Bell { word: &self.rwake, idle: &self.reaper_idle }
+    }
+
     /// Wake the reaper thread out of its futex (not out of io_getevents).
     fn poke(&self) {
-        self.rwake.fetch_add(1, Ordering::SeqCst);
-        sys::futex_wake_all(&self.rwake);
+        self.bell().ring();
     }
 
     /// After a successful io_submit: make sure someone will reap. A holder
@@ -576,7 +580,7 @@ impl Kaio {
         let me = threads::tid();
         let nested = self.role().holder() == ROLE_WAITER && self.holder_tid.load(Ordering::SeqCst) == me;
         let ok = self.pgetevents_ok.load(Ordering::Relaxed);
-        let take = if nested || !ok { None } else { Some(self.role().take_or_want()) };
+        let take = if nested || !ok { None } else { Some(self.role().take_or_want(&self.bell())) };
         if nested || take == Some(Take::Got) {
             // Declared after `blocked`, so dropped before it: the role is
             // released (holder_tid cleared) with signals still blocked.
@@ -706,21 +710,19 @@ impl Kaio {
             // or released it less than a lease ago), sleep a lease at a
             // time: submissions do not poke then, and a role left behind
             // is picked up within a lease. Otherwise sleep until poked.
-            let seen = self.rwake.load(Ordering::SeqCst);
             let left = self.lease_left_ns();
             let active = left > 0 || self.role().holder() == ROLE_WAITER;
-            self.reaper_idle.store(!active, Ordering::SeqCst);
-            std::sync::atomic::fence(Ordering::SeqCst);
+            let seen = self.bell().announce(!active);
             if !protocol::take_all_is_empty(&self.deferred)
                 || (self.role().holder() == protocol::ROLE_FREE && self.reaper_should_take())
             {
-                self.reaper_idle.store(false, Ordering::SeqCst);
+                self.bell().awake();
                 continue;
             }
             let nap = if left > 0 { left } else { LEASE_NS };
             let deadline = active.then(|| sys::deadline_after(&libc::timespec { tv_sec: 0, tv_nsec: nap.max(1_000) as i64 }));
             let _ = sys::futex_wait(&self.rwake, seen, deadline.as_ref());
-            self.reaper_idle.store(false, Ordering::SeqCst);
+            self.bell().awake();
         }
     }
 }
@@ -742,7 +744,10 @@ struct Wanting<'a>(&'a Kaio);
 
 impl Drop for Wanting<'_> {
     fn drop(&mut self) {
-        self.0.role().unwant();
+        // (Rings the reaper: it may have left a free role alone for this
+        // want and gone to sleep; the fuzzer found a notified request
+        // stranded for ever that way.)
+        self.0.role().unwant(&self.0.bell());
     }
 }
 
@@ -757,8 +762,8 @@ impl Drop for WaiterRole<'_> {
         k.release_role();
         // Someone must reap what is still in flight: the reaper, after the
         // lease, if it is not already counting it down.
-        if k.inflight.load(Ordering::SeqCst) > 0 && k.reaper_idle.load(Ordering::SeqCst) {
-            k.poke();
+        if k.inflight.load(Ordering::SeqCst) > 0 {
+            k.bell().ring_if_idle();
         }
     }
 }

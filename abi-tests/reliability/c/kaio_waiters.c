@@ -15,7 +15,14 @@
  *     rounds each, while a fifth only polls aio_error on its own: every
  *     request done with the right data;
  *  P. poll after suspend: one aio_suspend, then requests that are only
- *     polled with aio_error: each is seen done within LONG_MS.
+ *     polled with aio_error: each is seen done within LONG_MS;
+ *  W. wanted, then left: a small read the waiter waits for and a big one
+ *     with a notification (which only the reaper thread completes) in
+ *     flight together; the waiter finds the reaper holding the role, asks
+ *     for it, gets its own request done and leaves. The big read, only
+ *     polled with aio_error, must still complete promptly, 300 times (the
+ *     fuzzer found it left for ever: the reaper had gone to sleep because
+ *     a waiter wanted the role, and the waiter never took it).
  *
  * usage: kaio_waiters DIR   (DIR must take O_DIRECT; prints SKIP if not)
  */
@@ -247,6 +254,54 @@ static void scen_p(void)
     free(b);
 }
 
+/* ---------------------------------------------------------------- W */
+static atomic_int w_notified;
+
+static void w_notify(union sigval v)
+{
+    (void)v;
+    atomic_fetch_add(&w_notified, 1);
+}
+
+static void scen_w(void)
+{
+    enum { ROUNDS = 300, BIG = 64 * BS };
+    unsigned char *b = aligned_buf(BIG + BS);
+    int ok = 1, slow = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        struct aiocb small, big;
+        rd_init(&small, b, (r * 41 + 2) % NBLK);
+        cb_init(&big, fd, b + BS, BIG, (off_t)((r * 19) % (NBLK - 64)) * BS);
+        big.aio_sigevent.sigev_notify = SIGEV_THREAD;
+        big.aio_sigevent.sigev_notify_function = w_notify;
+        CHECK(aio_read(&small) == 0);
+        CHECK(aio_read(&big) == 0);
+        const struct aiocb *l[1] = {&small};
+        long long t0 = now_ms();
+        while (aio_error(&small) == EINPROGRESS && now_ms() - t0 < LONG_MS)
+            aio_suspend(l, 1, NULL);
+        t0 = now_ms();
+        int e = wait_done(&big, LONG_MS);
+        if (now_ms() - t0 > 1000)
+            slow++;
+        if (e != 0 || !ok_data(&small) || aio_return(&big) != BIG || !check_pat(b + BS, BIG, big.aio_offset)) {
+            ok = 0;
+            if (e == EINPROGRESS) { /* stranded: the rest would only repeat it */
+                aio_cancel(fd, NULL);
+                wait_done(&big, LONG_MS);
+                break;
+            }
+        }
+    }
+    long long t0 = now_ms();
+    while (ok && atomic_load(&w_notified) < ROUNDS && now_ms() - t0 < LONG_MS)
+        sleep_us(1000);
+    printf("W: a notified read polled after a waiter wanted the role: all done with the right data: %d\n", ok);
+    printf("W: none of them took more than a second: %d\n", slow == 0);
+    printf("W: every notification ran: %d\n", ok && atomic_load(&w_notified) == ROUNDS);
+    free(b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -259,6 +314,7 @@ int main(int argc, char **argv)
     }
     CHECK(fd >= 0);
     srand(7);
+    scen_w();
     scen_p();
     scen_m();
     scen_c();
