@@ -2,7 +2,8 @@
 # Check the dynamic symbols DEFINED by libaio_shim.so: the exact set must be
 # the AIO symbol set that glibc's libc.so.6 exports (every aio_* / lio_*
 # name with its @ / @@ version, computed live from libc with readelf), and
-# nothing else (no Rust internals, no unversioned duplicates).
+# nothing else (no Rust internals, no unversioned duplicates). Also: the
+# stub needs only libc, and its engine exports only its table function.
 #
 # usage: abi-tests/check_exports.sh [--shim PATH] [--libc PATH]
 set -u
@@ -56,6 +57,26 @@ if [ -n "$extra" ]; then
     echo "check_exports: EXTRA in $shim (not an AIO symbol of libc):"
     echo "$extra" | sed 's/^/  + /'
     status=1
+fi
+
+# The stub (shim/stub.rs) must stay cheap to preload: its only dependency is
+# libc (no libgcc_s, no Rust std: those are the engine's, loaded on first use).
+needed=$(readelf -d "$shim" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+if [ "$needed" != "libc.so.6 " ]; then
+    echo "check_exports: FAIL: $shim needs '$needed'; the preloaded stub may need only libc.so.6"
+    status=1
+fi
+# The engine exports exactly its table function: nothing of it can interpose.
+engine=$(dirname "$shim")/libaio_shim_engine.so
+if [ ! -f "$engine" ]; then
+    echo "check_exports: FAIL: no engine beside the shim ($engine)"
+    status=1
+else
+    eng_syms=$(defined "$engine" | tr '\n' ' ')
+    if [ "$eng_syms" != "aio_shim_engine_v1 " ]; then
+        echo "check_exports: FAIL: $engine defines '$eng_syms'; want only 'aio_shim_engine_v1'"
+        status=1
+    fi
 fi
 if [ $status -eq 0 ]; then
     echo "check_exports: OK: $nhave symbols, same set as libc's $nwant aio_/lio_ symbols"

@@ -42,7 +42,7 @@ apt_install() { # packages...: quietly, only as root with apt-get
     { apt-get update -qq && apt-get install -y -qq "$@"; } >"$work/apt.log" 2>&1
 }
 
-for f in target/release/aio-shim target/release/libaio_shim.so; do
+for f in target/release/aio-shim target/release/libaio_shim.so target/release/libaio_shim_engine.so; do
     [ -f "$f" ] || { bad "$f missing (cargo build --release)"; finish; }
 done
 command -v gcc >/dev/null 2>&1 || { bad "gcc is needed"; finish; }
@@ -53,13 +53,13 @@ check "install --no-build exits 0" 0 $? "$work/install.log"
 cli=$prefix/bin/aio-shim
 lib=$prefix/lib/aio-shim/libaio_shim.so
 missing=""
-for f in bin/aio-shim lib/aio-shim/libaio_shim.so share/man/man1/aio-shim.1 share/man/man7/libaio_shim.7; do
+for f in bin/aio-shim lib/aio-shim/libaio_shim.so lib/aio-shim/libaio_shim_engine.so share/man/man1/aio-shim.1 share/man/man7/libaio_shim.7; do
     [ -f "$prefix/$f" ] || missing="$missing $f"
 done
-check "install puts the 4 files in place${missing:+ (missing:$missing)}" "" "$missing"
+check "install puts the 5 files in place${missing:+ (missing:$missing)}" "" "$missing"
 [ -x "$cli" ] || { bad "no executable $cli"; finish; }
 installed=$(cd "$prefix" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
-check "install writes nothing else" "./bin/aio-shim ./lib/aio-shim/libaio_shim.so ./share/man/man1/aio-shim.1 ./share/man/man7/libaio_shim.7 " "$installed"
+check "install writes nothing else" "./bin/aio-shim ./lib/aio-shim/libaio_shim.so ./lib/aio-shim/libaio_shim_engine.so ./share/man/man1/aio-shim.1 ./share/man/man7/libaio_shim.7 " "$installed"
 
 # The installed command must use the installed library, whatever the caller's
 # environment says about the build tree.

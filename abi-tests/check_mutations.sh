@@ -12,6 +12,7 @@
 #                            (a compile error counts: that command fails)
 #   Caught-by: exports       abi-tests/check_exports.sh --shim MUTANT.so fails
 #   Caught-by: resolve       abi-tests/check_resolve.sh --shim MUTANT.so fails
+#   Caught-by: stub          abi-tests/check_stub.sh --shim MUTANT.so fails
 #   Caught-by: loom          cargo test --release -p loom-models fails (the
 #                            loom models of src/protocol.rs and src/slots.rs)
 #
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
         --jobs|-j) jobs=$2; shift 2 ;;
         --no-baseline) baseline=0; shift ;;
         --head) from_head=1; shift ;;
-        -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
         -*) echo "check_mutations: unknown option $1" >&2; exit 2 ;;
         *) only+=("${1%.patch}"); shift ;;
     esac
@@ -105,7 +106,7 @@ for p in "${patches[@]}"; do
             run) ncases=0
                  for a in $rest; do is_env "$a" || ncases=$((ncases + 1)); done
                  [ $ncases -gt 0 ] || { echo "check_mutations: $(basename "$p"): 'run' needs case names" >&2; exit 2; } ;;
-            layout|exports|resolve|loom) ;;
+            layout|exports|resolve|loom|stub) ;;
             *) echo "check_mutations: $(basename "$p"): unknown suite '$kind'" >&2; exit 2 ;;
         esac
     done < <(suites_of "$p")
@@ -138,13 +139,13 @@ make_tree() {
 }
 
 needs_so() { # PATCH|- (all suites) -> does any suite run under a built library?
-    grep -qE '^(run|exports|resolve)' <<< "$1"
+    grep -qE '^(run|exports|resolve|stub)' <<< "$1"
 }
 
-# build_so TREE DIR -> DIR/libaio_shim.so, log DIR/build.log
+# build_so TREE DIR -> DIR/libaio_shim.so (+ its engine), log DIR/build.log
 build_so() {
     (cd "$1" && cargo build --release -p aio_shim) > "$2/build.log" 2>&1 || return 1
-    cp "$CARGO_TARGET_DIR/release/libaio_shim.so" "$2/libaio_shim.so"
+    cp "$CARGO_TARGET_DIR/release/libaio_shim.so" "$CARGO_TARGET_DIR/release/libaio_shim_engine.so" "$2/"
 }
 
 # run_suite TREE DIR KIND [ARGS...] -> 0 passed, 1 failed; DIR/why: the first
@@ -208,6 +209,12 @@ run_suite() {
                 echo "${t:-cargo test failed}${m:+: $m}"
             } > "$dir/why"
             return 1 ;;
+        stub)
+            logf=$dir/stub.log
+            echo "$logf" > "$dir/lastlog"
+            "$tree/abi-tests/check_stub.sh" --shim "$so" > "$logf" 2>&1 && return 0
+            { grep -m1 '^FAIL ' "$logf" | sed 's/^FAIL //' || tail -n1 "$logf"; } > "$dir/why"
+            return 1 ;;
         exports|resolve)
             logf=$dir/$kind.log
             echo "$logf" > "$dir/lastlog"
@@ -235,6 +242,7 @@ suite_label() { # KIND [ARGS...] -> how it is reported
         loom) echo "loom models" ;;
         exports) echo "check_exports.sh" ;;
         resolve) echo "check_resolve.sh" ;;
+        stub) echo "check_stub.sh" ;;
     esac
 }
 
@@ -249,7 +257,7 @@ envkey() { local a k=""; for a in "$@"; do is_env "$a" && k="$k${k:+,}$a"; done;
 failed_cases() { sed -n 's/^FAIL \([^ ]*\) .*/\1/p' "$1" | sort -u; }
 if [ $baseline = 1 ]; then
     bdir=$out/baseline; btree=$bdir/src-tree
-    mkdir -p "$bdir"; rm -f "$bdir"/*.log "$bdir/why" "$bdir/lastlog" "$bdir/libaio_shim.so"
+    mkdir -p "$bdir"; rm -f "$bdir"/*.log "$bdir/why" "$bdir/lastlog" "$bdir"/libaio_shim*.so
     make_tree "$btree" || { echo "check_mutations: cannot copy the snapshot"; exit 1; }
     all=$(for p in "${patches[@]}"; do suites_of "$p"; done)
     if needs_so "$all"; then
@@ -303,7 +311,7 @@ results=()   # "name|result|detail|patch"
 for p in "${patches[@]}"; do
     name=$(basename "$p" .patch)
     mdir=$out/$name; tree=$mdir/src-tree
-    mkdir -p "$mdir"; rm -f "$mdir"/*.log "$mdir/why" "$mdir/lastlog" "$mdir/libaio_shim.so"
+    mkdir -p "$mdir"; rm -f "$mdir"/*.log "$mdir/why" "$mdir/lastlog" "$mdir"/libaio_shim*.so
     suites=$(suites_of "$p")
     make_tree "$tree" || { echo "check_mutations: cannot copy the snapshot"; exit 1; }
     if ! (cd "$tree" && patch -p1 --forward --batch --no-backup-if-mismatch -r - < "$p") > "$mdir/patch.log" 2>&1; then

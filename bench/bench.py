@@ -258,6 +258,7 @@ def read_stats(path):
 class Runner:
     def __init__(self, cfg, tmp):
         self.cfg = cfg
+        self.empty_lib = build_empty_lib(tmp)
         self.tmp = tmp
         self.seq = 0
 
@@ -388,6 +389,8 @@ class Runner:
         env = base_env()
         if variant == "shim":
             env["LD_PRELOAD"] = self.cfg.shim
+        elif variant == "empty":
+            env["LD_PRELOAD"] = self.empty_lib
         t = time.perf_counter()
         for _ in range(n):
             pid = os.posix_spawn("/bin/true", ["/bin/true"], env)
@@ -395,6 +398,20 @@ class Runner:
             if status != 0:
                 raise BenchError(f"/bin/true failed ({variant}) with status {status}")
         return (time.perf_counter() - t) / n * 1e6
+
+
+def build_empty_lib(tmp):
+    """A one-function C library: what preloading any library costs (the
+    loader opening and mapping one more file), the floor for the shim's
+    start-up cost. None without a C compiler."""
+    src, lib = os.path.join(tmp, "empty.c"), os.path.join(tmp, "libempty.so")
+    with open(src, "w") as f:
+        f.write("void aio_bench_empty(void) {}\n")
+    try:
+        r = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", lib, src], capture_output=True)
+    except OSError:
+        return None
+    return lib if r.returncode == 0 else None
 
 
 def tail(path, n=2000):
@@ -571,7 +588,8 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
              f"(+{cfg.ramp:g} s ramp; none for the cold-cache point), medians of {cfg.runs} run(s) "
              f"per matrix point and {cfg.sweep_runs} per sweep point, engines alternating run by run. "
              f"Machine: {meta['nproc']} CPUs, Linux {meta['kernel']}, {meta['fio']}, stress-ng {meta['stress_ng']}. "
-             f"Shim: `{meta['shim']}` (sha256 {meta['shim_sha256'][:12]}, repo HEAD {meta['git_head']}). "
+             f"Shim: `{meta['shim']}` (sha256 {meta['shim_sha256'][:12]}; engine sha256 "
+             f"{meta.get('engine_sha256', '?')[:12]}; repo HEAD {meta['git_head']}). "
              f"Took {meta['elapsed_s'] / 60:.1f} min; other processes used {meta['other_cpu_pct']:.0f}% "
              f"of the machine's CPU time meanwhile (load average {meta['load_start']:.1f} at the start).")
     if meta["other_cpu_pct"] > 15:
@@ -678,15 +696,21 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
     # startup
     if startup:
         p, s = med(startup["plain"]), med(startup["shim"])
+        e = med(startup["empty"]) if startup.get("empty") else None
         L.append("## Startup cost: `/bin/true`")
         L.append("")
         L.append("| | execs | median µs per exec (spawn + exit + wait) |")
         L.append("|---|---|---|")
         L.append(f"| plain | {startup['n_plain']} | {p:.0f} |")
         L.append(f"| `LD_PRELOAD=libaio_shim.so` | {startup['n_shim']} | {s:.0f} |")
+        if e:
+            L.append(f"| `LD_PRELOAD=` an empty one-function C library | {startup['n_empty']} | {e:.0f} |")
         L.append("")
         L.append(f"Ratio shim/plain: **{s / p:.2f}x** ({s - p:+.0f} µs per exec; blocks of "
                  f"{startup['block']} execs alternating, median of block means).")
+        if e:
+            L.append(f"Preloading any library costs {e / p:.2f}x here ({e - p:+.0f} µs: the loader opens "
+                     f"and maps one more file); shim/empty library: **{s / e:.2f}x**.")
         L.append("")
     # shim stats
     rows = {}
@@ -955,6 +979,9 @@ def main():
     }
     with open(cfg.shim, "rb") as f:
         meta["shim_sha256"] = hashlib.sha256(f.read()).hexdigest()
+    engine = os.environ.get("AIO_SHIM_ENGINE") or os.path.join(os.path.dirname(cfg.shim), "libaio_shim_engine.so")
+    with open(engine, "rb") as f:
+        meta["engine_sha256"] = hashlib.sha256(f.read()).hexdigest()
     try:
         meta["git_head"] = subprocess.run(["git", "-C", cfg.repo, "rev-parse", "--short", "HEAD"],
                                           capture_output=True, text=True).stdout.strip() or "?"
@@ -994,17 +1021,21 @@ def main():
                 rec = runner.run_stress(e)
                 msg = f"{rec['ops_per_s']:.0f} bogo ops/s"
             else:
-                startup = startup or {"plain": [], "shim": [], "n_plain": 0, "n_shim": 0, "block": 100}
+                variants = ["plain", "shim"] + (["empty"] if runner.empty_lib else [])
+                startup = startup or {"block": 100, **{k: [] for k in variants},
+                                      **{f"n_{k}": 0 for k in variants}}
                 blocks_n = max(1, cfg.startup_n // startup["block"])
-                runner.run_startup("plain", 20)  # warm-up: page cache, loader caches
-                runner.run_startup("shim", 20)
+                for v in variants:
+                    runner.run_startup(v, 20)  # warm-up: page cache, loader caches
                 for b in range(blocks_n):
-                    for v in (("plain", "shim") if b % 2 == 0 else ("shim", "plain")):
+                    k = b % len(variants)  # rotate the order block by block
+                    for v in variants[k:] + variants[:k]:
                         startup[v].append(runner.run_startup(v, startup["block"]))
                         startup[f"n_{v}"] += startup["block"]
                 pm, sm = med(startup["plain"]), med(startup["shim"])
+                em = f", empty library {med(startup['empty']):.0f} µs" if startup.get("empty") else ""
                 log(f"[{i}/{total}] startup: {startup['n_plain']}+{startup['n_shim']} execs of /bin/true: "
-                    f"plain {pm:.0f} µs, LD_PRELOAD shim {sm:.0f} µs ({sm / pm:.2f}x)")
+                    f"plain {pm:.0f} µs, LD_PRELOAD shim {sm:.0f} µs ({sm / pm:.2f}x){em}")
                 last_block = key
                 continue
             rec.update({"seq": len(records) + 1, "block": key, "run": r})

@@ -1,9 +1,41 @@
-// Link libaio_shim.so with our version script: it defines glibc's version
-// nodes so that each AIO symbol is exported under every version glibc
-// exports it with (see src/lib.rs). GNU ld merges it with rustc's own
-// anonymous script, which still makes everything else local.
+// Builds libaio_shim.so, the preloaded stub (stub.rs), next to the engine
+// library cargo builds from src/lib.rs (libaio_shim_engine.so).
+//
+// The stub is `no_std` and needs `-C panic=abort`, which a workspace
+// profile cannot give one crate, so it is compiled here with the same rustc
+// and linked with our version script (aio_shim.map: glibc's version nodes,
+// bound per symbol with .symver in stub.rs). The result is copied into the
+// profile directory (target/<profile>/, where cargo puts the engine) by
+// rename, so a process that has the old file mapped keeps it intact.
+use std::path::PathBuf;
+use std::process::Command;
+
 fn main() {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
-    println!("cargo:rerun-if-changed=aio_shim.map");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/aio_shim.map");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    for f in ["stub.rs", "table.rs", "aio_shim.map"] {
+        println!("cargo:rerun-if-changed={}", dir.join(f).display());
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let target = std::env::var("TARGET").unwrap();
+    let built = out.join("libaio_shim.so");
+    let status = Command::new(&rustc)
+        .args(["--edition", "2021", "--crate-type", "cdylib", "--crate-name", "aio_shim"])
+        .args(["--target", &target])
+        .args(["-C", "panic=abort", "-C", "opt-level=2", "-C", "codegen-units=1"])
+        .args(["-C", "strip=debuginfo"])
+        .arg("-C")
+        .arg(format!("link-arg=-Wl,--version-script={}", dir.join("aio_shim.map").display()))
+        .arg("-o")
+        .arg(&built)
+        .arg(dir.join("stub.rs"))
+        .status()
+        .expect("cannot run rustc for the stub");
+    assert!(status.success(), "building libaio_shim.so (shim/stub.rs) failed");
+
+    // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
+    let profile_dir = out.ancestors().nth(3).expect("OUT_DIR layout").to_path_buf();
+    let tmp = profile_dir.join(".libaio_shim.so.tmp");
+    std::fs::copy(&built, &tmp).expect("copy libaio_shim.so");
+    std::fs::rename(&tmp, profile_dir.join("libaio_shim.so")).expect("place libaio_shim.so");
 }

@@ -599,14 +599,19 @@ case_secure_exec_ignores_settings() {
     # the program is linked against a copy of the shim (absolute DT_NEEDED):
     # a setuid program ignores LD_PRELOAD paths, not its own dependencies
     cp "$shim" "$d/libaio_shim.so"
+    cp "$(dirname "$shim")/libaio_shim_engine.so" "$d/"
     if ! $CC $CFLAGS -o "$d/plain" "$here/c/sec_secure.c" -Wl,--no-as-needed "$d/libaio_shim.so" -lrt > "$d/cc.log" 2>&1; then
         note "cannot build:"; cat "$d/cc.log" >> "$DET"; return 1
     fi
     cp "$d/plain" "$d/suid"
     chown $NOBODY_UID:$NOBODY_GID "$d/suid" && chmod 4755 "$d/suid" || { fail "cannot make the setuid copy"; return 1; }
     for v in plain suid; do
+        # setuid only: an engine path the stub must ignore too (a plain run
+        # would fall back to glibc and fail the checks below)
+        local eng=AIO_SHIM_NOTHING=
+        [ $v = suid ] && eng=AIO_SHIM_ENGINE=/nonexistent/libaio_shim_engine.so
         (cd "$d" && timeout 60 env AIO_SHIM_BACKEND=pool AIO_SHIM_THREADS=1 AIO_SHIM_STATS="$d/stats.$v" \
-            AIO_SHIM_LOG=debug AIO_SHIM_MAXEVENTS=1 "./$v" > "out.$v" 2> "err.$v" < /dev/null)
+            AIO_SHIM_LOG=debug AIO_SHIM_MAXEVENTS=1 "$eng" "./$v" > "out.$v" 2> "err.$v" < /dev/null)
         echo $? > "$d/rc.$v"
     done
     # plain: every setting honoured (the test would notice them)

@@ -1,13 +1,14 @@
-//! libaio_shim.so: the POSIX AIO entry points and nothing else.
+//! libaio_shim_engine.so: the POSIX AIO entry points of the engine, and
+//! nothing else.
 //!
-//! Each export is one line into `aio_engine::ops`; `guard` turns
+//! The preloaded libaio_shim.so is a small stub (shim/stub.rs) that loads
+//! this library at a process's first AIO call and jumps to the functions in
+//! the table at the bottom of this file (layout in shim/table.rs); it is the
+//! stub that exports glibc's names and versions. A process that never calls
+//! AIO never maps this library (nor std, nor libgcc_s).
+//!
+//! Each entry is one line into `aio_engine::ops`; `guard` turns
 //! `Err(errno)` into -1 + errno and keeps a panic from crossing into C.
-//! Symbols are bound to glibc's version nodes at the bottom of this file
-//! (`.symver`, with the node list in `aio_shim.map`): every name is exported
-//! under each version glibc exports it with, so every reference a binary can
-//! make (`aio_read@GLIBC_2.2.5` from old binaries, `@GLIBC_2.34` from new
-//! ones, unversioned from `dlsym`) resolves here. `lio_listio@GLIBC_2.2.5`
-//! gets the old semantics, the other two versions the current ones.
 #![allow(clippy::missing_safety_doc)]
 use aio_engine::abi::glibc::{Aiocb, Aioinit, Sigevent};
 use aio_engine::{ops, stats, sys};
@@ -92,53 +93,37 @@ unsafe extern "C" fn aio_init(init: *const Aioinit) {
     })
 }
 
-/// `export!(name => fn, "VERSION" ...)`: an alias of `fn` per version, bound
-/// with `.symver` (the first version given is the default, `@@`).
-macro_rules! export {
-    ($name:literal => $f:ident, $default:literal $(, $old:literal)*) => {
-        std::arch::global_asm!(
-            concat!(".globl __aio_shim_", $name, "_default"),
-            concat!(".type __aio_shim_", $name, "_default, @function"),
-            concat!(".set __aio_shim_", $name, "_default, {f}"),
-            concat!(".symver __aio_shim_", $name, "_default, ", $name, "@@", $default),
-            $(
-                concat!(".globl __aio_shim_", $name, "_", $old),
-                concat!(".type __aio_shim_", $name, "_", $old, ", @function"),
-                concat!(".set __aio_shim_", $name, "_", $old, ", {f}"),
-                concat!(".symver __aio_shim_", $name, "_", $old, ", ", $name, "@", $old),
-            )*
-            f = sym $f,
-        );
-    };
+include!("../table.rs");
+
+const _: () = assert!(core::mem::offset_of!(Aiocb, __error_code) == AIOCB_ERROR_CODE_AT);
+const _: () = assert!(core::mem::offset_of!(Aiocb, __return_value) == AIOCB_RETURN_VALUE_AT);
+
+struct Table(EngineTable);
+// SAFETY: a table of function pointers, never written.
+unsafe impl Sync for Table {}
+
+static TABLE: Table = Table(EngineTable {
+    abi: ENGINE_ABI,
+    size: core::mem::size_of::<EngineTable>() as u32,
+    entries: {
+        let mut e = [core::ptr::null::<()>(); ENTRIES];
+        e[E_READ] = aio_read as *const ();
+        e[E_WRITE] = aio_write as *const ();
+        e[E_FSYNC] = aio_fsync as *const ();
+        e[E_ERROR] = aio_error as *const ();
+        e[E_RETURN] = aio_return as *const ();
+        e[E_SUSPEND] = aio_suspend as *const ();
+        e[E_CANCEL] = aio_cancel as *const ();
+        e[E_LIO_LISTIO] = lio_listio as *const ();
+        e[E_LIO_LISTIO_OLD] = lio_listio_old as *const ();
+        e[E_INIT] = aio_init as *const ();
+        e
+    },
+});
+
+/// The engine's one export: what libaio_shim.so (shim/stub.rs) looks up
+/// after it has loaded this library, at a process's first AIO call.
+#[no_mangle]
+pub extern "C" fn aio_shim_engine_v1() -> *const EngineTable {
+    &TABLE.0
 }
-
-export!("aio_read" => aio_read, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_read64" => aio_read, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_write" => aio_write, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_write64" => aio_write, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_fsync" => aio_fsync, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_fsync64" => aio_fsync, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_error" => aio_error, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_error64" => aio_error, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_return" => aio_return, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_return64" => aio_return, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_suspend" => aio_suspend, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_suspend64" => aio_suspend, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_cancel" => aio_cancel, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_cancel64" => aio_cancel, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("aio_init" => aio_init, "GLIBC_2.34", "GLIBC_2.2.5");
-export!("lio_listio" => lio_listio, "GLIBC_2.34", "GLIBC_2.4");
-export!("lio_listio64" => lio_listio, "GLIBC_2.34", "GLIBC_2.4");
-
-// The pre-2.4 lio_listio: a non-default version only.
-std::arch::global_asm!(
-    ".globl __aio_shim_lio_listio_old",
-    ".type __aio_shim_lio_listio_old, @function",
-    ".set __aio_shim_lio_listio_old, {f}",
-    ".symver __aio_shim_lio_listio_old, lio_listio@GLIBC_2.2.5",
-    ".globl __aio_shim_lio_listio64_old",
-    ".type __aio_shim_lio_listio64_old, @function",
-    ".set __aio_shim_lio_listio64_old, {f}",
-    ".symver __aio_shim_lio_listio64_old, lio_listio64@GLIBC_2.2.5",
-    f = sym lio_listio_old,
-);

@@ -799,6 +799,10 @@ fn check_library(opt: Option<&OsStr>) {
     if let Err(e) = preload::check_preloadable_path(&lib) {
         out("library", format!("WARNING: {e}"));
     }
+    match preload::check_engine(&lib) {
+        Ok(e) => out("engine", format!("{} (loaded at a process's first AIO call)", e.display())),
+        Err(e) => out("engine", format!("NOT found: {e}; AIO calls would go to glibc")),
+    }
     let data = match std::fs::read(&lib) {
         Ok(d) => d,
         Err(e) => {

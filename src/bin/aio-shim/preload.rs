@@ -12,6 +12,32 @@ use std::path::{Path, PathBuf};
 use crate::elf::{self, ExecKind};
 
 pub const LIB_NAME: &str = "libaio_shim.so";
+/// What libaio_shim.so loads at the first AIO call, from its own directory
+/// unless `AIO_SHIM_ENGINE` names another file (shim/stub.rs).
+pub const ENGINE_NAME: &str = "libaio_shim_engine.so";
+
+/// The engine `lib` will load: `AIO_SHIM_ENGINE`, else its sibling.
+pub fn engine_for(lib: &Path) -> PathBuf {
+    match std::env::var_os("AIO_SHIM_ENGINE") {
+        Some(e) if !e.is_empty() => PathBuf::from(e),
+        _ => lib.with_file_name(ENGINE_NAME),
+    }
+}
+
+/// `Err` when the engine `lib` would load is missing: the program would run
+/// on glibc's POSIX AIO.
+pub fn check_engine(lib: &Path) -> Result<PathBuf, String> {
+    let e = engine_for(lib);
+    if e.is_file() {
+        Ok(e)
+    } else {
+        Err(format!(
+            "no engine at {}: {} loads {ENGINE_NAME} from its own directory (copy both files, or set AIO_SHIM_ENGINE)",
+            e.display(),
+            lib.display()
+        ))
+    }
+}
 
 /// Exit statuses, as `env`, `stdbuf` and `nice` use them.
 pub const EXIT_OWN_FAILURE: i32 = 125;

@@ -154,6 +154,7 @@ pub fn shim_env(o: &RunOptions) -> Vec<(&'static str, OsString)> {
 pub fn library(opt: Option<&OsStr>) -> Result<(std::path::PathBuf, elf::ElfInfo), String> {
     let (lib, _) = preload::locate_library_here(opt)?;
     preload::check_preloadable_path(&lib)?;
+    preload::check_engine(&lib)?;
     match elf::inspect_exec(&lib) {
         Ok(ExecKind::Elf(info)) => Ok((lib, info)),
         Ok(_) => Err(format!("{} is not an ELF shared object", lib.display())),
