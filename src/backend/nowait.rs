@@ -85,11 +85,13 @@ pub fn try_rw(op: Op, fd: i32, buf: usize, nbytes: usize, offset: i64) -> Outcom
     if offset < 0 || nbytes > isize::MAX as usize {
         return Outcome::WouldBlock;
     }
-    if op == Op::Write && crate::sys::beyond_fsize(offset as u64 + nbytes as u64) {
-        return Outcome::WouldBlock;
-    }
+    // Cheapest test first: on a file that refuses RWF_NOWAIT writes (ext4)
+    // most writes stop here, without the getrlimit of the next one.
     if !worth_trying(fd, op) {
         stats::add(&C.nowait_skipped_cold);
+        return Outcome::WouldBlock;
+    }
+    if op == Op::Write && crate::sys::beyond_fsize(offset as u64 + nbytes as u64) {
         return Outcome::WouldBlock;
     }
     let iov = libc::iovec { iov_base: buf as *mut libc::c_void, iov_len: nbytes };
