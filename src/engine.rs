@@ -49,7 +49,6 @@ extern "C" fn atfork_child() {
     ENGINE.store(core::ptr::null_mut(), Ordering::Release);
     INIT.store(0, Ordering::Release);
     crate::stats::reset_after_fork();
-    crate::threads::forget_tid();
 }
 
 /// The engine if it exists (lock-free; for the signal-safe paths).

@@ -18,29 +18,15 @@
 use std::cell::Cell;
 use std::io;
 
+// Thread-locals of the engine are never touched on the async-signal-safe
+// paths (aio_error, aio_return, aio_suspend): the engine is dlopen'ed
+// (shim/stub.rs), and a thread's first access to a dlopen'ed library's TLS
+// may allocate inside the loader.
 thread_local! {
-    static TID: Cell<i32> = const { Cell::new(0) };
     static INTERNAL: Cell<bool> = const { Cell::new(false) };
     static SUBMITTING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// This thread's id, cached (async-signal-safe: a const thread-local).
-/// A forked child forgets it (`forget_tid`, from the atfork handler).
-pub fn tid() -> i32 {
-    TID.with(|t| {
-        let v = t.get();
-        if v != 0 {
-            return v;
-        }
-        let v = crate::sys::gettid();
-        t.set(v);
-        v
-    })
-}
-
-pub fn forget_tid() {
-    TID.with(|t| t.set(0));
-}
 
 /// Is this thread inside `aio_read`/`aio_write`/`lio_listio` submitting?
 pub fn submitting() -> bool {

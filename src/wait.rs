@@ -28,6 +28,8 @@ pub fn bump() {
     counter().bump();
 }
 
+// Completion paths only, never aio_suspend's (see the note on TLS in
+// threads.rs).
 thread_local! {
     static DEFER: Cell<bool> = const { Cell::new(false) };
     static PENDING: Cell<bool> = const { Cell::new(false) };

@@ -55,7 +55,7 @@ use crate::{config, log, sys, threads, wait};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// After a waiter held the reaping role, the reaper leaves it free this
@@ -164,8 +164,8 @@ pub struct Kaio {
     rwake: AtomicU32,
     /// The reaper sleeps without a deadline (nothing in flight).
     reaper_idle: AtomicBool,
-    /// The thread holding the role as a waiter.
-    holder_tid: AtomicI32,
+    /// The thread holding the role as a waiter (its pthread_self), or 0.
+    holder_tid: AtomicUsize,
     /// io_pgetevents works (Linux 4.18); else waiters never take the role.
     pgetevents_ok: AtomicBool,
     /// The role holder's event buffer (see `wait_reaping`).
@@ -197,7 +197,7 @@ impl Kaio {
                 deferred: AtomicPtr::new(core::ptr::null_mut()),
                 rwake: AtomicU32::new(0),
                 reaper_idle: AtomicBool::new(false),
-                holder_tid: AtomicI32::new(0),
+                holder_tid: AtomicUsize::new(0),
                 pgetevents_ok: AtomicBool::new(true),
                 held: core::cell::UnsafeCell::new([IoEvent::default(); HELD]),
             }),
@@ -577,7 +577,13 @@ impl Kaio {
     pub fn wait_reaping(&self, eng: &'static Engine, seen: u32, deadline: Option<&libc::timespec>) -> Result<(), i32> {
         const CANCEL_CHECK_NS: i64 = 50_000_000;
         let blocked = threads::SignalsBlocked::new();
-        let me = threads::tid();
+        // The thread's identity: pthread_self (a load from the thread
+        // pointer), not a cached gettid in a thread-local: the engine is
+        // dlopen'ed (shim/stub.rs), so a thread's first touch of its TLS may
+        // malloc in the loader, which an async-signal-safe function must
+        // not risk.
+        // SAFETY: no preconditions.
+        let me = unsafe { libc::pthread_self() } as usize;
         let nested = self.role().holder() == ROLE_WAITER && self.holder_tid.load(Ordering::SeqCst) == me;
         let ok = self.pgetevents_ok.load(Ordering::Relaxed);
         let take = if nested || !ok { None } else { Some(self.role().take_or_want(&self.bell())) };
