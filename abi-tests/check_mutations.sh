@@ -13,6 +13,9 @@
 #   Caught-by: exports       abi-tests/check_exports.sh --shim MUTANT.so fails
 #   Caught-by: resolve       abi-tests/check_resolve.sh --shim MUTANT.so fails
 #   Caught-by: stub          abi-tests/check_stub.sh --shim MUTANT.so fails
+#   Caught-by: reliability CASE...
+#                            abi-tests/reliability/run.sh --shim MUTANT.so
+#                            CASE... fails (needs root, as that suite does)
 #   Caught-by: loom          cargo test --release -p loom-models fails (the
 #                            loom models of src/protocol.rs and src/slots.rs)
 #
@@ -55,7 +58,7 @@ while [ $# -gt 0 ]; do
         --jobs|-j) jobs=$2; shift 2 ;;
         --no-baseline) baseline=0; shift ;;
         --head) from_head=1; shift ;;
-        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
         -*) echo "check_mutations: unknown option $1" >&2; exit 2 ;;
         *) only+=("${1%.patch}"); shift ;;
     esac
@@ -106,7 +109,7 @@ for p in "${patches[@]}"; do
             run) ncases=0
                  for a in $rest; do is_env "$a" || ncases=$((ncases + 1)); done
                  [ $ncases -gt 0 ] || { echo "check_mutations: $(basename "$p"): 'run' needs case names" >&2; exit 2; } ;;
-            layout|exports|resolve|loom|stub) ;;
+            layout|exports|resolve|loom|stub|reliability) ;;
             *) echo "check_mutations: $(basename "$p"): unknown suite '$kind'" >&2; exit 2 ;;
         esac
     done < <(suites_of "$p")
@@ -139,7 +142,7 @@ make_tree() {
 }
 
 needs_so() { # PATCH|- (all suites) -> does any suite run under a built library?
-    grep -qE '^(run|exports|resolve|stub)' <<< "$1"
+    grep -qE '^(run|exports|resolve|stub|reliability)' <<< "$1"
 }
 
 # build_so TREE DIR -> DIR/libaio_shim.so (+ its engine), log DIR/build.log
@@ -209,6 +212,12 @@ run_suite() {
                 echo "${t:-cargo test failed}${m:+: $m}"
             } > "$dir/why"
             return 1 ;;
+        reliability)
+            logf=$dir/reliability.log
+            echo "$logf" > "$dir/lastlog"
+            "$tree/abi-tests/reliability/run.sh" --shim "$so" "$@" > "$logf" 2>&1 && return 0
+            { grep -m1 '^FAIL ' "$logf" | sed 's/^FAIL //' || tail -n1 "$logf"; } > "$dir/why"
+            return 1 ;;
         stub)
             logf=$dir/stub.log
             echo "$logf" > "$dir/lastlog"
@@ -243,6 +252,7 @@ suite_label() { # KIND [ARGS...] -> how it is reported
         exports) echo "check_exports.sh" ;;
         resolve) echo "check_resolve.sh" ;;
         stub) echo "check_stub.sh" ;;
+        reliability) echo "reliability/run.sh $*" ;;
     esac
 }
 
@@ -295,8 +305,12 @@ if [ $baseline = 1 ]; then
                 fi
             done
         else
-            log "baseline: $(suite_label "$kind")"
-            if ! run_suite "$btree" "$bdir" "$kind"; then
+            # reliability: the cases any patch names, together
+            args=""
+            [ "$kind" = reliability ] && args=$(awk '$1 == "reliability" { for (i = 2; i <= NF; i++) print $i }' <<< "$all" | sort -u | xargs)
+            log "baseline: $(suite_label "$kind" $args)"
+            # shellcheck disable=SC2086
+            if ! run_suite "$btree" "$bdir" "$kind" $args; then
                 bad_suites="$bad_suites$kind "
                 echo "BASELINE FAILS $(suite_label "$kind"): $(cat "$bdir/why")  (log: $bdir/$kind.log)"
                 status=1
