@@ -212,17 +212,14 @@ run_suite() {
                 echo "${t:-cargo test failed}${m:+: $m}"
             } > "$dir/why"
             return 1 ;;
-        reliability)
-            logf=$dir/reliability.log
+        stub|reliability)
+            logf=$dir/$kind.log
             echo "$logf" > "$dir/lastlog"
-            "$tree/abi-tests/reliability/run.sh" --shim "$so" "$@" > "$logf" 2>&1 && return 0
-            { grep -m1 '^FAIL ' "$logf" | sed 's/^FAIL //' || tail -n1 "$logf"; } > "$dir/why"
-            return 1 ;;
-        stub)
-            logf=$dir/stub.log
-            echo "$logf" > "$dir/lastlog"
-            "$tree/abi-tests/check_stub.sh" --shim "$so" > "$logf" 2>&1 && return 0
-            { grep -m1 '^FAIL ' "$logf" | sed 's/^FAIL //' || tail -n1 "$logf"; } > "$dir/why"
+            local script=check_stub.sh
+            [ "$kind" = reliability ] && script=reliability/run.sh
+            "$tree/abi-tests/$script" --shim "$so" "$@" > "$logf" 2>&1 && return 0
+            # the first failing check, else the log's last line
+            { grep -m1 '^FAIL ' "$logf" || tail -n1 "$logf"; } | sed 's/^FAIL //' > "$dir/why"
             return 1 ;;
         exports|resolve)
             logf=$dir/$kind.log

@@ -441,11 +441,6 @@ impl Kaio {
         Bell { word: &self.rwake, idle: &self.reaper_idle }
     }
 
-    /// Wake the reaper thread out of its futex (not out of io_getevents).
-    fn poke(&self) {
-        self.bell().ring();
-    }
-
     /// After a successful io_submit: make sure someone will reap. A holder
     /// of the role will; with the role free, the reaper must know if it
     /// sleeps without a deadline, or if the request cannot wait for the
@@ -453,7 +448,7 @@ impl Kaio {
     fn submitted_wake(&self, urgent: bool) {
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.role().holder() == protocol::ROLE_FREE && (urgent || self.reaper_idle.load(Ordering::SeqCst)) {
-            self.poke();
+            self.bell().ring(); // out of its futex, not io_getevents
         }
     }
 
@@ -550,7 +545,7 @@ impl Kaio {
         // Bookkeeping may wait for the submitter's next call, unless a
         // request is queued behind one of these or parked for ring space.
         if needs_reaper || eng.fds.any_waiting() || self.has_pending.load(Ordering::SeqCst) {
-            self.poke();
+            self.bell().ring(); // out of its futex, not io_getevents
         }
     }
 
