@@ -20,7 +20,7 @@ const SHARDS: usize = 64;
 #[derive(Default)]
 pub struct FdState {
     /// What submission learnt about the fd (kind, flags), reused while the
-    /// fd has requests in flight: saves fcntl+fstat per request. An fd
+    /// fd has requests in flight: saves the fcntl per request. An fd
     /// closed and reused while its requests are in flight keeps the old
     /// answer until they finish (the I/O itself still reports EBADF etc.).
     info: Option<FdInfo>,
@@ -154,7 +154,7 @@ impl FdTable {
     /// The fd's kind and flags, from its requests in flight, else probed.
     /// `flags`: its F_GETFL flags if the caller just read them, else -1.
     ///
-    /// A cached entry is checked with one fstat: a program may close the
+    /// A cached entry is checked with one statx (sys.rs `file_identity`): a program may close the
     /// fd, or dup2 another file onto it, while its requests are in flight,
     /// and a pipe taken for an O_DIRECT file would block in io_submit (a
     /// regular file taken for a pipe would lose its offsets).

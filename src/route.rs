@@ -24,7 +24,7 @@ use crate::config::{self, Backend};
 use crate::request::{Op, Route};
 use crate::stats::{self, C};
 
-/// What submission learns about an fd with two syscalls.
+/// What submission learns about an fd with two syscalls (fcntl, statx).
 #[derive(Clone, Copy, Debug)]
 pub struct FdInfo {
     pub flags: i32,
@@ -46,14 +46,10 @@ impl FdInfo {
         Ok(FdInfo { flags, mode, dev_ino })
     }
 
-    /// The file's type bits and device/inode, or EBADF.
+    /// The file's type bits and device/inode, or EBADF (sys.rs: without
+    /// asking for the times, which would cost the next write).
     pub fn identity(fd: i32) -> Result<(u32, (u64, u64)), i32> {
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: valid out pointer; fstat on any int.
-        if unsafe { libc::fstat(fd, &mut st) } < 0 {
-            return Err(libc::EBADF);
-        }
-        Ok((st.st_mode, (st.st_dev, st.st_ino)))
+        crate::sys::file_identity(fd)
     }
     pub fn is_stream(&self) -> bool {
         matches!(self.mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR)

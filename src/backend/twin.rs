@@ -151,12 +151,15 @@ fn elsewhere(eng: &'static Engine, req: Arc<Request>) {
     eng.pool.submit_nospawn(req)
 }
 
+/// The regular file behind the program's `fd`, through /proc (this
+/// thread's fd table is its own), asking statx for the type and inode
+/// only: a stat that reports the ctime would make the program's next write
+/// stamp and dirty the inode (sys.rs `file_identity`).
 fn stat_target(fd: i32) -> Option<(u64, u64)> {
     let path = format!("/proc/self/fd/{fd}\0");
-    // SAFETY: NUL-terminated path, valid out pointer.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let ok = unsafe { libc::stat(path.as_ptr() as *const libc::c_char, &mut st) } == 0;
-    (ok && st.st_mode & libc::S_IFMT == libc::S_IFREG).then_some((st.st_dev, st.st_ino))
+    let path = core::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
+    let (mode, dev_ino) = crate::sys::path_identity(path).ok()?;
+    (mode & libc::S_IFMT == libc::S_IFREG).then_some(dev_ino)
 }
 
 /// The twin of the program's `fd`, (re)opened if `fd` now names another
@@ -179,9 +182,7 @@ fn twin_for(twins: &mut HashMap<i32, TwinFd>, fd: i32) -> Option<&TwinFd> {
             return None;
         }
         // The file may have changed between stat and open.
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: our fd, valid out pointer.
-        if unsafe { libc::fstat(nfd, &mut st) } != 0 || (st.st_dev, st.st_ino) != target {
+        if crate::sys::file_identity(nfd).ok().map(|(_, di)| di) != Some(target) {
             // SAFETY: our private fd.
             unsafe { libc::close(nfd) };
             return None;
