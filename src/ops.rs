@@ -93,6 +93,9 @@ unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     // normal path below, remembering what was done.
     let mut tried: Option<usize> = None;
     let mut known_flags = -1;
+    // One look at the fd's entry: an fd with requests in flight has its
+    // kind and flags cached there (checked below).
+    let cached = eng.fds.cached(c.aio_fildes);
     let cfg = config::get();
     if group.is_none()
         && op.is_rw()
@@ -100,8 +103,7 @@ unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         && cfg.backend != config::Backend::Pool
         && !cfg.direct
     {
-        // (Idle first: an fd with requests in flight has its flags cached.)
-        let flags = if eng.fds.idle(c.aio_fildes) {
+        let flags = if cached.is_none() {
             // SAFETY: fcntl on any int.
             unsafe { libc::fcntl(c.aio_fildes, libc::F_GETFL) }
         } else {
@@ -128,7 +130,7 @@ unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     words(cb).begin(tag);
     stats::add(&C.submitted);
 
-    let probe = eng.fds.info(c.aio_fildes, known_flags);
+    let probe = crate::fdq::FdTable::check(cached, c.aio_fildes, known_flags);
     let (exclusive, mut route) = match &probe {
         Ok(info) => {
             let ex = route::exclusive(op, info);
