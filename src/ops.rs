@@ -230,7 +230,16 @@ pub fn aio_error(cb: *const Aiocb) -> R<c_int> {
     // Its signal may be out with the result a few instructions behind (see
     // complete.rs): protocol.rs waits that window out, as glibc's aio_error
     // waits for its lock.
-    Ok(words(cb).error(engine::peek().map(|e| &e.slots), cb as usize))
+    let eng = engine::peek();
+    let w = words(cb);
+    let e = w.error(eng.map(|e| &e.slots), cb as usize);
+    if e == libc::EINPROGRESS {
+        if let Some(k) = eng.and_then(|e| e.kaio_ready()) {
+            k.poll_reap(eng.unwrap());
+            return Ok(w.error(eng.map(|e| &e.slots), cb as usize));
+        }
+    }
+    Ok(e)
 }
 
 /// Lock-free and async-signal-safe: two loads. Like glibc it resets nothing.

@@ -38,6 +38,7 @@ counters!(
     suspend_waits,
     kaio_ring_full,
     kaio_waiter_reaped,
+    kaio_poll_reaped,
     fallback_not_direct,
     fallback_stream,
     fallback_fsync,

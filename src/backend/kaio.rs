@@ -27,11 +27,15 @@
 //!   waiters (`want`), and after a waiter held the role it leaves the role
 //!   free for `LEASE` (the waiter's next `aio_suspend` usually comes within
 //!   microseconds) unless a request needs it sooner (a notification, a list,
-//!   the ring full). A program that only polls `aio_error` never takes the
-//!   role: the reaper keeps it.
+//!   the ring full);
+//! * a thread in `aio_error` on a request in progress (`poll_reap`) takes a
+//!   free role just long enough to empty the ring, completing like a waiter,
+//!   and tells the reaper (`polled`) to leave the role free for a lease: a
+//!   program that polls reaps in its own thread, as fio's libaio engine
+//!   does, instead of the reaper thread waking for every completion.
 //!
-//! Limits: right after a waiter leaves the role, a program that only polls
-//! may see its completions up to `LEASE` late; a signal handler that
+//! Limits: right after a waiter leaves the role, a program that waits in
+//! neither may see a SIGEV_NONE completion up to `LEASE` late; a signal handler that
 //! `siglongjmp`s out of an `aio_suspend` holding the role leaves it held
 //! by that thread (only its later `aio_suspend` calls reap; glibc's own
 //! `aio_suspend` keeps its wait list on the abandoned stack and breaks
@@ -155,6 +159,9 @@ pub struct Kaio {
     want: AtomicU32,
     /// When a waiter last released the role (CLOCK_MONOTONIC ns; 0 never).
     waiter_released: AtomicU64,
+    /// `aio_error` saw a request in progress since the reaper last looked:
+    /// the program polls, and the reaper leaves the role to it for a lease.
+    polled: AtomicBool,
     /// Requests in flight that only the reaper may complete (not `simple`,
     /// or the O_DIRECT twin's): it takes the role at once for them.
     urgent: AtomicU32,
@@ -193,6 +200,7 @@ impl Kaio {
                 role: AtomicU32::new(0),
                 want: AtomicU32::new(0),
                 waiter_released: AtomicU64::new(0),
+                polled: AtomicBool::new(false),
                 urgent: AtomicU32::new(0),
                 deferred: AtomicPtr::new(core::ptr::null_mut()),
                 rwake: AtomicU32::new(0),
@@ -414,6 +422,13 @@ impl Kaio {
         }
     }
 
+    /// Nothing in the completion ring right now (two loads).
+    fn ring_empty(&self) -> bool {
+        let Some(r) = self.ring else { return true };
+        // SAFETY: as in ring_reap.
+        unsafe { (*r).head.load(Ordering::Relaxed) == (*r).tail.load(Ordering::Acquire) }
+    }
+
     /// With requests in flight, poll the ring for up to `budget` before
     /// sleeping in the kernel: a completion caught here costs no wake-up.
     fn spin(&self, out: &mut [IoEvent], budget: std::time::Duration) -> usize {
@@ -511,7 +526,7 @@ impl Kaio {
     /// Complete events reaped inside `aio_suspend`: async-signal-safe (no
     /// lock, no allocation). A `simple` request's result is published
     /// here; everything else waits on `deferred` for the reaper.
-    fn complete_in_waiter(&self, eng: &'static Engine, events: &[IoEvent]) {
+    fn complete_in_waiter(&self, eng: &'static Engine, events: &[IoEvent], reaped: &AtomicU64) {
         let mut published = false;
         let mut needs_reaper = false;
         for ev in events {
@@ -527,7 +542,7 @@ impl Kaio {
                 if err != 0 {
                     stats::add(&C.errors);
                 }
-                stats::add(&C.kaio_waiter_reaped);
+                stats::add(reaped);
                 req.kres.store(PUBLISHED, Ordering::Release);
                 words(req.cb).publish(ret, err);
                 published = true;
@@ -596,7 +611,7 @@ impl Kaio {
             let held = unsafe { &mut *self.held.get() };
             let n = self.ring_reap(held);
             if n > 0 {
-                self.complete_in_waiter(eng, &held[..n]);
+                self.complete_in_waiter(eng, &held[..n], &C.kaio_waiter_reaped);
                 clear_events(&mut held[..n]);
                 return Ok(());
             }
@@ -648,6 +663,39 @@ impl Kaio {
         }
     }
 
+    /// `aio_error` found a request in progress: if the ring has events and
+    /// the role is free, reap and publish them here, as a waiter in
+    /// `aio_suspend` does (async-signal-safe: no lock, no allocation; all
+    /// signals blocked while the role is held, so that a handler never
+    /// finds this thread holding it half-way). A program that polls (fio's
+    /// posixaio engine does) then gets its completions the way fio's libaio
+    /// engine does, straight from the ring in its own thread, without the
+    /// reaper thread's wake-up per completion: the reaper sees `polled`
+    /// and leaves the role free for a lease.
+    pub fn poll_reap(&self, eng: &'static Engine) {
+        if !self.polled.load(Ordering::Relaxed) {
+            self.polled.store(true, Ordering::Relaxed);
+        }
+        if self.ring_empty() || self.role().holder() != protocol::ROLE_FREE {
+            return;
+        }
+        let _blocked = threads::SignalsBlocked::new();
+        if !self.role().take(ROLE_WAITER) {
+            return;
+        }
+        // (Declared after `_blocked`: released with signals still blocked.)
+        // SAFETY: no preconditions.
+        self.holder_tid.store(unsafe { libc::pthread_self() } as usize, Ordering::SeqCst);
+        let _held = WaiterRole(self);
+        // SAFETY: the buffer belongs to the role holder's thread.
+        let held = unsafe { &mut *self.held.get() };
+        let n = self.ring_reap(held);
+        if n > 0 {
+            self.complete_in_waiter(eng, &held[..n], &C.kaio_poll_reaped);
+            clear_events(&mut held[..n]);
+        }
+    }
+
     /// Complete and clear whatever events sit in `held` (the kernel writes
     /// them from index 0; cleared entries have `data == 0`). True if any.
     fn complete_held(&self, eng: &'static Engine) -> bool {
@@ -661,7 +709,7 @@ impl Kaio {
         let mut copy = [IoEvent::default(); HELD];
         copy[..n].copy_from_slice(&held[..n]);
         clear_events(&mut held[..n]);
-        self.complete_in_waiter(eng, &copy[..n]);
+        self.complete_in_waiter(eng, &copy[..n], &C.kaio_waiter_reaped);
         true
     }
 
@@ -678,6 +726,10 @@ impl Kaio {
         let long = libc::timespec { tv_sec: 0, tv_nsec: 200_000_000 };
         let spin = std::time::Duration::from_micros(config::get().spin_us as u64);
         loop {
+            if self.polled.load(Ordering::Relaxed) && self.polled.swap(false, Ordering::Relaxed) {
+                // A program polling aio_error reaps for itself (poll_reap).
+                self.waiter_released.store(now_ns().max(1), Ordering::SeqCst);
+            }
             self.drain_deferred(eng);
             if self.has_pending.load(Ordering::Acquire) {
                 self.drain_pending(eng);
