@@ -222,7 +222,9 @@ pub unsafe fn aio_fsync(op: c_int, cb: *mut Aiocb) -> R<()> {
     unsafe { submit(cb, kind, opcode, None) }
 }
 
-/// Lock-free and async-signal-safe: one load.
+/// Lock-free and async-signal-safe: one load when the request is done. In
+/// progress, the kernel AIO ring is emptied here if nobody is reaping it
+/// (backend/kaio.rs `poll_reap`), and the word read again.
 pub fn aio_error(cb: *const Aiocb) -> R<c_int> {
     if cb.is_null() {
         return Err(libc::EINVAL);
@@ -231,15 +233,15 @@ pub fn aio_error(cb: *const Aiocb) -> R<c_int> {
     // complete.rs): protocol.rs waits that window out, as glibc's aio_error
     // waits for its lock.
     let eng = engine::peek();
-    let w = words(cb);
-    let e = w.error(eng.map(|e| &e.slots), cb as usize);
-    if e == libc::EINPROGRESS {
-        if let Some(k) = eng.and_then(|e| e.kaio_ready()) {
-            k.poll_reap(eng.unwrap());
-            return Ok(w.error(eng.map(|e| &e.slots), cb as usize));
+    let error = || words(cb).error(eng.map(|e| &e.slots), cb as usize);
+    let e = error();
+    match eng.and_then(|eng| Some((eng, eng.kaio_ready()?))) {
+        Some((eng, k)) if e == libc::EINPROGRESS => {
+            k.poll_reap(eng);
+            Ok(error())
         }
+        _ => Ok(e),
     }
-    Ok(e)
 }
 
 /// Lock-free and async-signal-safe: two loads. Like glibc it resets nothing.

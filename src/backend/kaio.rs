@@ -34,12 +34,12 @@
 //!   program that polls reaps in its own thread, as fio's libaio engine
 //!   does, instead of the reaper thread waking for every completion.
 //!
-//! Limits: right after a waiter leaves the role, a program that waits in
-//! neither may see a SIGEV_NONE completion up to `LEASE` late; a signal handler that
-//! `siglongjmp`s out of an `aio_suspend` holding the role leaves it held
-//! by that thread (only its later `aio_suspend` calls reap; glibc's own
-//! `aio_suspend` keeps its wait list on the abandoned stack and breaks
-//! worse).
+//! Limits: right after a waiter leaves the role, a program that neither
+//! waits nor polls may see a SIGEV_NONE completion up to `LEASE` late; a
+//! signal handler that `siglongjmp`s out of an `aio_suspend` holding the
+//! role leaves it held by that thread (only its later `aio_suspend` calls
+//! reap; glibc's own `aio_suspend` keeps its wait list on the abandoned
+//! stack and breaks worse).
 //!
 //! `lio_listio` submits its O_DIRECT requests in one `io_submit` (a
 //! per-thread batch). `aio_reqprio` > 0 lowers a request's I/O priority
@@ -47,8 +47,9 @@
 //!
 //! Locks: `pending` guards the overflow queue only. The iocb of a request
 //! is written by the submitter before `io_submit` and never again. The
-//! role, `want`, `deferred` and `rwake` are lock-free (the waiter side runs
-//! in `aio_suspend`, which may be called from a signal handler).
+//! role, `want`, `polled`, `deferred` and `rwake` are lock-free (the
+//! waiter side runs in `aio_suspend` and `aio_error`, which may be called
+//! from a signal handler).
 use crate::abi::kernel::{AioContext, IoEvent, Iocb, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_IOPRIO};
 use crate::complete::{after_published, finish, words};
 use crate::engine::Engine;
