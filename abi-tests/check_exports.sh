@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Check the dynamic symbols DEFINED by libaio_shim.so: the exact set must be
 # the AIO symbol set that glibc's libc.so.6 exports (every aio_* / lio_*
-# name with its @ / @@ version, computed live from libc with readelf), and
-# nothing else (no Rust internals, no unversioned duplicates). Also: the
+# name with its @ / @@ version, computed live from libc with readelf), plus
+# the four functions that change RLIMIT_FSIZE (setrlimit, setrlimit64,
+# prlimit, prlimit64, with libc's versions: the stub counts those calls so
+# the engine can cache the limit), and nothing else (no Rust internals, no
+# unversioned duplicates). Also: the
 # stub needs only libc, and its engine exports only its table function.
 #
 # usage: abi-tests/check_exports.sh [--shim PATH] [--libc PATH]
@@ -36,7 +39,7 @@ defined() {
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-defined "$libc" | grep -E '^(aio_|lio_)' > "$tmp/want"
+defined "$libc" | grep -E '^((aio_|lio_).*|(setrlimit|setrlimit64|prlimit|prlimit64)@@.*)$' > "$tmp/want"
 defined "$shim" > "$tmp/have"
 
 if [ ! -s "$tmp/want" ]; then
@@ -54,7 +57,7 @@ if [ -n "$missing" ]; then
     status=1
 fi
 if [ -n "$extra" ]; then
-    echo "check_exports: EXTRA in $shim (not an AIO symbol of libc):"
+    echo "check_exports: EXTRA in $shim (not one of the libc symbols above):"
     echo "$extra" | sed 's/^/  + /'
     status=1
 fi
@@ -79,8 +82,8 @@ else
     fi
 fi
 if [ $status -eq 0 ]; then
-    echo "check_exports: OK: $nhave symbols, same set as libc's $nwant aio_/lio_ symbols"
+    echo "check_exports: OK: $nhave symbols, same set as libc's $nwant aio_/lio_ and setrlimit/prlimit symbols"
 else
-    echo "check_exports: FAIL: libc has $nwant aio_/lio_ symbols, shim defines $nhave"
+    echo "check_exports: FAIL: libc has $nwant aio_/lio_ and setrlimit/prlimit symbols, shim defines $nhave"
 fi
 exit $status

@@ -3,7 +3,7 @@
 // so it uses only `core`. Change ENGINE_ABI with anything here: the stub
 // refuses a table whose `abi` or `size` differs (and falls back to glibc).
 
-pub const ENGINE_ABI: u32 = 1;
+pub const ENGINE_ABI: u32 = 2;
 /// The symbol the engine exports: `extern "C" fn() -> *const EngineTable`.
 pub const ENGINE_SYMBOL: &core::ffi::CStr = c"aio_shim_engine_v1";
 
@@ -33,4 +33,7 @@ pub struct EngineTable {
     /// `size_of::<EngineTable>()`.
     pub size: u32,
     pub entries: [*const (); ENTRIES],
+    /// `extern "C" fn(*const AtomicU32)`: the stub hands the engine its
+    /// RLIMIT_FSIZE change count (stub.rs `FSIZE_GEN`) before any call.
+    pub attach: *const (),
 }

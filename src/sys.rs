@@ -294,13 +294,67 @@ pub fn gettid() -> libc::pid_t {
     unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
 }
 
+/// The stub's count of RLIMIT_FSIZE changes (shim/stub.rs: bumped after
+/// every setrlimit/prlimit call that names it). Null: not attached (the
+/// engine loaded some other way), then every check asks the kernel.
+static FSIZE_GEN: core::sync::atomic::AtomicPtr<core::sync::atomic::AtomicU32> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+/// The cached limit and its key: (change count << 32 | epoch) | 1, 0 = none.
+static FSIZE_KEY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static FSIZE_LIMIT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+pub fn attach_fsize_gen(gen: *const core::sync::atomic::AtomicU32) {
+    FSIZE_GEN.store(gen as *mut _, core::sync::atomic::Ordering::Release);
+}
+
+/// RLIMIT_FSIZE's soft limit, cached while the stub's change count and a
+/// 16 ms epoch of CLOCK_MONOTONIC_COARSE (for changes made by another
+/// process, which have no order with our writes) stay the same. A value
+/// read after the count was seen includes every change counted up to it,
+/// so a program's own setrlimit is seen by its next write.
+fn fsize_limit() -> u64 {
+    use core::sync::atomic::Ordering::{Acquire, Release, SeqCst};
+    let ask = || {
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: valid out pointer.
+        if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut r) } == 0 {
+            r.rlim_cur
+        } else {
+            libc::RLIM_INFINITY
+        }
+    };
+    let gen = FSIZE_GEN.load(Acquire);
+    if gen.is_null() {
+        return ask();
+    }
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out pointer (vDSO, no syscall).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut t) };
+    let epoch = ((t.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(t.tv_nsec as u64) >> 24) as u32;
+    // SAFETY: the stub's static, for the life of the process.
+    let count = unsafe { (*gen).load(SeqCst) };
+    let key = ((count as u64) << 32 | epoch as u64) | 1;
+    if FSIZE_KEY.load(Acquire) == key {
+        let limit = FSIZE_LIMIT.load(Acquire);
+        if FSIZE_KEY.load(SeqCst) == key {
+            return limit;
+        }
+    }
+    let limit = ask();
+    // Racing writers may pair a key with a value read under a later count:
+    // newer is still right for that key.
+    FSIZE_KEY.store(0, SeqCst);
+    FSIZE_LIMIT.store(limit, SeqCst);
+    FSIZE_KEY.store(key, Release);
+    limit
+}
+
 /// Would a write ending at byte `end` cross RLIMIT_FSIZE? Then it must be
 /// done by a worker (all signals blocked), as glibc does, so that the
 /// kernel's SIGXFSZ for it is not delivered to the program's thread.
 pub fn beyond_fsize(end: u64) -> bool {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: valid out pointer.
-    unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut r) == 0 && r.rlim_cur != libc::RLIM_INFINITY && end > r.rlim_cur }
+    let limit = fsize_limit();
+    limit != libc::RLIM_INFINITY && end > limit
 }
 
 #[cfg(test)]

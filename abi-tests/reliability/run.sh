@@ -97,6 +97,8 @@ all_cases=(
     efbig_sigxfsz_ignored_buffered efbig_sigxfsz_ignored_direct
     sigxfsz_default_buffered sigxfsz_default_direct
     sigxfsz_handler_buffered sigxfsz_handler_direct
+    sigxfsz_default_direct_late sigxfsz_default_direct_late_prlimit
+    sigxfsz_default_direct_other_process
     efbig_sigxfsz_ignored_buffered_xfs sigxfsz_default_buffered_xfs sigxfsz_handler_buffered_xfs
     fd_closed_or_replaced_in_flight shim_threads_open_no_fd kaio_waiters fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full daemon_close_all_fds
     aio_max_nr_exhausted aio_max_nr_exhausted_fork io_uring_disabled
@@ -326,10 +328,10 @@ case_enospc_tmpfs_direct() { enospc tmpfs direct; }
 # Files on target/ (ext4 here). glibc writes in a helper thread that blocks
 # every signal: SIGXFSZ stays pending there, the caller sees EFBIG, a
 # handler does not run, and SIG_DFL does not kill the process.
-fsize() { # sigmode io
+fsize() { # sigmode io [when]
     local exprs=("errors>0")
     [ "$2" = direct ] && exprs+=("kaio>0")
-    ab "fsize_$1_$2" 30 "${exprs[@]}" -- "$bin/fsize" . "$1" "$2"
+    ab "fsize_$1_$2${3:+_$3}" 30 "${exprs[@]}" -- "$bin/fsize" . "$1" "$2" ${3:+"$3"}
 }
 # XFS takes buffered writes with RWF_NOWAIT (ext4 and tmpfs refuse them):
 # the shim's page-cache path writes in the caller's thread there.
@@ -346,6 +348,12 @@ case_sigxfsz_default_buffered() { fsize default buffered; }
 case_sigxfsz_default_direct() { fsize default direct; }
 case_sigxfsz_handler_buffered() { fsize handler buffered; }
 case_sigxfsz_handler_direct() { fsize handler direct; }
+# The limit lowered after the shim has looked at it (it caches the limit,
+# keyed by a count of the program's setrlimit/prlimit calls and, for other
+# processes' prlimit, a 16 ms epoch).
+case_sigxfsz_default_direct_late() { fsize default direct late; }
+case_sigxfsz_default_direct_late_prlimit() { fsize default direct late-prlimit; }
+case_sigxfsz_default_direct_other_process() { fsize default direct other; }
 
 # ------------------------------------------------------------------ 3. fds
 case_fd_closed_or_replaced_in_flight() {

@@ -119,7 +119,13 @@ static TABLE: Table = Table(EngineTable {
         e[E_INIT] = aio_init as *const ();
         e
     },
+    attach: attach as *const (),
 });
+
+/// The stub's RLIMIT_FSIZE change count (see aio_engine::sys::beyond_fsize).
+extern "C" fn attach(fsize_gen: *const core::sync::atomic::AtomicU32) {
+    aio_engine::sys::attach_fsize_gen(fsize_gen);
+}
 
 /// The engine's one export: what libaio_shim.so (shim/stub.rs) looks up
 /// after it has loaded this library, at a process's first AIO call.

@@ -1,6 +1,13 @@
 /* EFBIG and SIGXFSZ under RLIMIT_FSIZE.
  *
- * usage: fsize DIR ignore|default|handler buffered|direct
+ * usage: fsize DIR ignore|default|handler buffered|direct [first|late|late-prlimit|other]
+ *
+ * When the limit is set (default `first`: before any AIO call). `late`: by
+ * setrlimit after an AIO write below it, so the shim has already looked at
+ * the limit (it caches it, keyed by a count of setrlimit/prlimit calls);
+ * `late-prlimit`: the same through prlimit(0, ...); `other`: by a child
+ * process, prlimit(parent, ...), then 40 ms (the shim re-reads the limit at
+ * least every 16 ms for changes it cannot count).
  *
  * RLIMIT_FSIZE is 1 MiB. A write straddling the limit is short; a write at
  * the limit fails. Under glibc the write runs in a helper thread that
@@ -17,8 +24,9 @@ static void on_xfsz(int s) { (void)s; atomic_fetch_add(&handled, 1); }
 
 int main(int argc, char **argv)
 {
-    if (argc != 4)
+    if (argc != 4 && argc != 5)
         die("usage");
+    const char *when = argc == 5 ? argv[4] : "first";
     const char *mode = argv[2];
     int direct = strcmp(argv[3], "direct") == 0;
     CHECK(chdir(argv[1]) == 0);
@@ -34,7 +42,33 @@ int main(int argc, char **argv)
     int fd = open("fsize.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | (direct ? O_DIRECT : 0), 0644);
     CHECK(fd >= 0);
     struct rlimit rl = { LIM, LIM };
-    CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    if (strcmp(when, "first") == 0) {
+        CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    } else {
+        char *b0 = aligned_buf(4096);
+        fill_pat(b0, 4096, 0);
+        struct aiocb w0;
+        cb_init(&w0, fd, b0, 4096, 0);
+        printf("aio_write(before the limit is set) = %d\n", aio_write(&w0));
+        int e0 = wait_done(&w0, LONG_MS);
+        printf("  aio_error=%s aio_return=%zd\n", en(e0), aio_return(&w0));
+        if (strcmp(when, "late") == 0) {
+            CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+        } else if (strcmp(when, "late-prlimit") == 0) {
+            CHECK(prlimit(0, RLIMIT_FSIZE, &rl, NULL) == 0);
+        } else if (strcmp(when, "other") == 0) {
+            pid_t parent = getpid(), kid = fork();
+            CHECK(kid >= 0);
+            if (kid == 0)
+                _exit(prlimit(parent, RLIMIT_FSIZE, &rl, NULL) == 0 ? 0 : 1);
+            int ws;
+            CHECK(waitpid(kid, &ws, 0) == kid && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+            sleep_ms(40);
+        } else
+            die("usage: when");
+        struct rlimit now;
+        CHECK(getrlimit(RLIMIT_FSIZE, &now) == 0 && now.rlim_cur == LIM);
+    }
 
     int p[2];
     CHECK(pipe(p) == 0);
