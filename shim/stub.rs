@@ -27,8 +27,8 @@
 //!   so.
 //!
 //! * `setrlimit`, `setrlimit64`, `prlimit` and `prlimit64` are exported too:
-//!   plain Rust functions that forward to glibc's and count the calls that
-//!   name RLIMIT_FSIZE (`FSIZE_GEN`, handed to the engine when it loads), so
+//!   plain Rust functions that make the same system call as glibc's and
+//!   count the calls that set RLIMIT_FSIZE (`FSIZE_GEN`, handed to the engine when it loads), so
 //!   that the engine need not ask the kernel for the limit before every
 //!   write (below, "RLIMIT_FSIZE changes").
 //!
@@ -37,8 +37,8 @@
 //! this library's own directory (`dladdr1`, `dlinfo`).
 //!
 //! State: `ENTRY` (written only inside `pthread_once`, Release; read by the
-//! trampolines; x86-64 loads are Acquire) and `ONCE`; `FSIZE_GEN` and
-//! `REAL` (glibc's setrlimit family, resolved on first use), atomics.
+//! trampolines; x86-64 loads are Acquire) and `ONCE`; `FSIZE_GEN`, an
+//! atomic.
 //!
 //! Built by shim/build.rs with `rustc -C panic=abort` (a `no_std` cdylib
 //! cannot use the workspace's `panic = "unwind"`); exports get their version
@@ -82,6 +82,7 @@ extern "C" {
     fn secure_getenv(name: *const c_char) -> *const c_char;
     fn pthread_once(once: *mut c_int, init: extern "C" fn()) -> c_int;
     fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
+    fn syscall(n: i64, ...) -> i64;
     fn __errno_location() -> *mut c_int;
 }
 
@@ -204,36 +205,22 @@ unsafe fn open_engine(path: *const c_char) -> Option<*const EngineTable> {
 // thread, all signals blocked, only sees EFBIG). Asking the kernel for the
 // limit before every write cost a syscall per write (6% of O_DIRECT write
 // IOPS on the project's VM), so the engine caches it, keyed by this count,
-// which the four functions below bump after every call that names
+// which the four functions below bump after every call that sets
 // RLIMIT_FSIZE: a program's own change is seen by its next write. (A change
 // made by another process, `prlimit --pid`, has no order with our writes;
-// the engine re-reads the limit at least every 16 ms for those.) Each
-// forwards to glibc's function of the same version.
+// the engine re-reads the limit at least every 16 ms for those.)
 
 static FSIZE_GEN: AtomicU32 = AtomicU32::new(0);
 const RLIMIT_FSIZE: c_int = 1;
-static REAL: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+const SYS_PRLIMIT64: i64 = 302;
 
-unsafe fn real(i: usize, name: &CStr, version: &CStr) -> usize {
-    let f = REAL[i].load(Ordering::Acquire);
-    if f != 0 {
-        return f;
-    }
-    let mut f = dlvsym(RTLD_NEXT, name.as_ptr(), version.as_ptr()) as usize;
-    if f == 0 {
-        f = dlsym(RTLD_NEXT, name.as_ptr()) as usize;
-    }
-    REAL[i].store(f, Ordering::Release);
-    f
-}
-
-unsafe fn set_limit(i: usize, name: &CStr, version: &CStr, res: c_int, call: impl FnOnce(usize) -> c_int) -> c_int {
-    let f = real(i, name, version);
-    if f == 0 {
-        return fail(ENOSYS);
-    }
-    let r = call(f);
-    if res == RLIMIT_FSIZE {
+/// glibc's x86-64 `setrlimit`, `setrlimit64`, `prlimit` and `prlimit64` are
+/// each this one system call (rlim_t is 64-bit): made here directly, not by
+/// looking glibc's up, so that nothing in them touches the dynamic loader
+/// (programs call setrlimit between fork and exec). Async-signal-safe.
+unsafe fn prlimit_counted(pid: c_int, res: c_int, new: *const c_void, old: *mut c_void) -> c_int {
+    let r = syscall(SYS_PRLIMIT64, pid as i64, res as i64, new, old) as c_int;
+    if res == RLIMIT_FSIZE && !new.is_null() {
         FSIZE_GEN.fetch_add(1, Ordering::SeqCst);
     }
     r
@@ -253,27 +240,16 @@ macro_rules! export_fn {
 }
 
 export_fn!("setrlimit", rl_setrlimit, "GLIBC_2.2.5");
-export_fn!("setrlimit64", rl_setrlimit64, "GLIBC_2.2.5");
+export_fn!("setrlimit64", rl_setrlimit, "GLIBC_2.2.5");
 export_fn!("prlimit", rl_prlimit, "GLIBC_2.13");
-export_fn!("prlimit64", rl_prlimit64, "GLIBC_2.13");
-
-type SetFn = unsafe extern "C" fn(c_int, *const c_void) -> c_int;
-type PrFn = unsafe extern "C" fn(c_int, c_int, *const c_void, *mut c_void) -> c_int;
+export_fn!("prlimit64", rl_prlimit, "GLIBC_2.13");
 
 unsafe extern "C" fn rl_setrlimit(res: c_int, rl: *const c_void) -> c_int {
-    set_limit(0, c"setrlimit", c"GLIBC_2.2.5", res, |f| core::mem::transmute::<usize, SetFn>(f)(res, rl))
-}
-
-unsafe extern "C" fn rl_setrlimit64(res: c_int, rl: *const c_void) -> c_int {
-    set_limit(1, c"setrlimit64", c"GLIBC_2.2.5", res, |f| core::mem::transmute::<usize, SetFn>(f)(res, rl))
+    prlimit_counted(0, res, rl, core::ptr::null_mut())
 }
 
 unsafe extern "C" fn rl_prlimit(pid: c_int, res: c_int, new: *const c_void, old: *mut c_void) -> c_int {
-    set_limit(2, c"prlimit", c"GLIBC_2.13", res, |f| core::mem::transmute::<usize, PrFn>(f)(pid, res, new, old))
-}
-
-unsafe extern "C" fn rl_prlimit64(pid: c_int, res: c_int, new: *const c_void, old: *mut c_void) -> c_int {
-    set_limit(3, c"prlimit64", c"GLIBC_2.13", res, |f| core::mem::transmute::<usize, PrFn>(f)(pid, res, new, old))
+    prlimit_counted(pid, res, new, old)
 }
 
 const ENGINE_NAME: &[u8] = b"libaio_shim_engine.so";

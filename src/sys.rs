@@ -247,27 +247,34 @@ pub fn deadline_after(rel: &libc::timespec) -> libc::timespec {
 pub fn file_identity(fd: c_int) -> Result<(u32, (u64, u64)), i32> {
     use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
     static NULL_PATH_REFUSED: AtomicBool = AtomicBool::new(false);
+    static STATX_REFUSED: AtomicBool = AtomicBool::new(false);
     const MASK: u32 = libc::STATX_TYPE | libc::STATX_INO;
     const FLAGS: c_int = libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC;
     // SAFETY: a zeroed statx is a valid out buffer.
     let mut stx: libc::statx = unsafe { core::mem::zeroed() };
     let mut r = -1;
-    if !NULL_PATH_REFUSED.load(Relaxed) {
+    if STATX_REFUSED.load(Relaxed) {
+        // (fstat below)
+    } else if !NULL_PATH_REFUSED.load(Relaxed) {
         // SAFETY: valid out pointer; a NULL path with AT_EMPTY_PATH means the fd.
         r = unsafe { libc::statx(fd, core::ptr::null(), FLAGS, MASK, &mut stx) };
         if r < 0 && errno() == libc::EFAULT {
             NULL_PATH_REFUSED.store(true, Relaxed);
         }
     }
-    if r < 0 && NULL_PATH_REFUSED.load(Relaxed) {
+    if r < 0 && NULL_PATH_REFUSED.load(Relaxed) && !STATX_REFUSED.load(Relaxed) {
         // SAFETY: as above, with an empty NUL-terminated path.
         r = unsafe { libc::statx(fd, c"".as_ptr(), FLAGS, MASK, &mut stx) };
     }
     if r < 0 {
-        if errno() != libc::ENOSYS {
-            return Err(libc::EBADF);
+        if !STATX_REFUSED.load(Relaxed) {
+            if errno() == libc::EBADF {
+                return Err(libc::EBADF);
+            }
+            // No statx (before Linux 4.11, or a seccomp filter that
+            // refuses it with EPERM): fstat from now on.
+            STATX_REFUSED.store(true, Relaxed);
         }
-        // No statx (before Linux 4.11; glibc then emulates it with a path).
         // SAFETY: valid out pointer; fstat on any int.
         let mut st: libc::stat = unsafe { core::mem::zeroed() };
         if unsafe { libc::fstat(fd, &mut st) } < 0 {
