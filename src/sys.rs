@@ -1,6 +1,9 @@
 //! Raw syscalls the shim needs and libc does not wrap, each returning
-//! `Result<_, i32>` with the errno. No state, no allocation: everything here
-//! is async-signal-safe.
+//! `Result<_, i32>` with the errno, and the two checks built on syscalls
+//! that submission makes per request (`file_identity`, `beyond_fsize`). No
+//! lock, no allocation: everything here is async-signal-safe. State:
+//! atomics only (which statx form the kernel takes; the RLIMIT_FSIZE cache
+//! and the stub's change count it is keyed by).
 use crate::abi::kernel::{AioContext, Iocb, IoEvent};
 use libc::{c_int, c_long};
 
