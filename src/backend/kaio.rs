@@ -601,19 +601,11 @@ impl Kaio {
         if nested || take == Some(Take::Got) {
             // Declared after `blocked`, so dropped before it: the role is
             // released (holder_tid cleared) with signals still blocked.
-            let _held = (!nested).then(|| {
-                self.holder_tid.store(me, Ordering::SeqCst);
-                WaiterRole(self)
-            });
+            let _held = (!nested).then(|| WaiterRole::hold(self, me));
             if nested && self.complete_held(eng) {
                 return Ok(());
             }
-            // SAFETY: the buffer belongs to the role holder's thread.
-            let held = unsafe { &mut *self.held.get() };
-            let n = self.ring_reap(held);
-            if n > 0 {
-                self.complete_in_waiter(eng, &held[..n], &C.kaio_waiter_reaped);
-                clear_events(&mut held[..n]);
+            if self.reap_ring_as_waiter(eng, &C.kaio_waiter_reaped) {
                 return Ok(());
             }
             // GEN moved since the caller's scan (the last holder completed
@@ -630,6 +622,8 @@ impl Kaio {
                 }
                 t.tv_nsec = left.min(CANCEL_CHECK_NS);
             }
+            // SAFETY: the buffer belongs to the role holder's thread.
+            let held = unsafe { &mut *self.held.get() };
             let r = sys::io_pgetevents(self.ctx, 1, held, &t, blocked.old_mask());
             // A handler may have run here and completed (and cleared) what
             // the call returned.
@@ -686,15 +680,23 @@ impl Kaio {
         }
         // (Declared after `_blocked`: released with signals still blocked.)
         // SAFETY: no preconditions.
-        self.holder_tid.store(unsafe { libc::pthread_self() } as usize, Ordering::SeqCst);
-        let _held = WaiterRole(self);
+        let _held = WaiterRole::hold(self, unsafe { libc::pthread_self() } as usize);
+        self.reap_ring_as_waiter(eng, &C.kaio_poll_reaped);
+    }
+
+    /// The waiter holding the role (`aio_suspend` or `aio_error`) takes what
+    /// the mapped ring has into `held` and completes it, counting it in
+    /// `reaped`. True if there was anything.
+    fn reap_ring_as_waiter(&self, eng: &'static Engine, reaped: &AtomicU64) -> bool {
         // SAFETY: the buffer belongs to the role holder's thread.
         let held = unsafe { &mut *self.held.get() };
         let n = self.ring_reap(held);
-        if n > 0 {
-            self.complete_in_waiter(eng, &held[..n], &C.kaio_poll_reaped);
-            clear_events(&mut held[..n]);
+        if n == 0 {
+            return false;
         }
+        self.complete_in_waiter(eng, &held[..n], reaped);
+        clear_events(&mut held[..n]);
+        true
     }
 
     /// Complete and clear whatever events sit in `held` (the kernel writes
@@ -807,6 +809,14 @@ impl Drop for Wanting<'_> {
 
 /// A waiter's hold on the role; released even if the thread is cancelled.
 struct WaiterRole<'a>(&'a Kaio);
+
+impl<'a> WaiterRole<'a> {
+    /// The role, just taken by thread `me` (its pthread_self).
+    fn hold(k: &'a Kaio, me: usize) -> WaiterRole<'a> {
+        k.holder_tid.store(me, Ordering::SeqCst);
+        WaiterRole(k)
+    }
+}
 
 impl Drop for WaiterRole<'_> {
     fn drop(&mut self) {
