@@ -248,45 +248,41 @@ pub fn deadline_after(rel: &libc::timespec) -> libc::timespec {
 /// NULL where the kernel takes it (6.11+: no path lookup), else "".
 /// Type and inode never change, so no attribute revalidation (DONT_SYNC).
 pub fn file_identity(fd: c_int) -> Result<(u32, (u64, u64)), i32> {
-    use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
-    static NULL_PATH_REFUSED: AtomicBool = AtomicBool::new(false);
-    static STATX_REFUSED: AtomicBool = AtomicBool::new(false);
-    const MASK: u32 = libc::STATX_TYPE | libc::STATX_INO;
-    const FLAGS: c_int = libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC;
-    // SAFETY: a zeroed statx is a valid out buffer.
-    let mut stx: libc::statx = unsafe { core::mem::zeroed() };
-    let mut r = -1;
-    if STATX_REFUSED.load(Relaxed) {
-        // (fstat below)
-    } else if !NULL_PATH_REFUSED.load(Relaxed) {
-        // SAFETY: valid out pointer; a NULL path with AT_EMPTY_PATH means the fd.
-        r = unsafe { libc::statx(fd, core::ptr::null(), FLAGS, MASK, &mut stx) };
-        if r < 0 && errno() == libc::EFAULT {
-            NULL_PATH_REFUSED.store(true, Relaxed);
-        }
-    }
-    if r < 0 && NULL_PATH_REFUSED.load(Relaxed) && !STATX_REFUSED.load(Relaxed) {
-        // SAFETY: as above, with an empty NUL-terminated path.
-        r = unsafe { libc::statx(fd, c"".as_ptr(), FLAGS, MASK, &mut stx) };
-    }
-    if r < 0 {
-        if !STATX_REFUSED.load(Relaxed) {
-            if errno() == libc::EBADF {
+    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    /// How this kernel answers: statx with a NULL path, with "", or only
+    /// fstat (no statx before 4.11, or a seccomp filter refusing it).
+    const NULL_PATH: u8 = 0;
+    const EMPTY_PATH: u8 = 1;
+    const FSTAT: u8 = 2;
+    static FORM: AtomicU8 = AtomicU8::new(NULL_PATH);
+    loop {
+        let form = FORM.load(Relaxed);
+        if form == FSTAT {
+            // SAFETY: valid out pointer; fstat on any int.
+            let mut st: libc::stat = unsafe { core::mem::zeroed() };
+            if unsafe { libc::fstat(fd, &mut st) } < 0 {
                 return Err(libc::EBADF);
             }
-            // No statx (before Linux 4.11, or a seccomp filter that
-            // refuses it with EPERM): fstat from now on.
-            STATX_REFUSED.store(true, Relaxed);
+            return Ok((st.st_mode, (st.st_dev, st.st_ino)));
         }
-        // SAFETY: valid out pointer; fstat on any int.
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        if unsafe { libc::fstat(fd, &mut st) } < 0 {
-            return Err(libc::EBADF);
+        let path = if form == NULL_PATH { core::ptr::null() } else { c"".as_ptr() };
+        // SAFETY: a zeroed statx is a valid out buffer; a NULL path with
+        // AT_EMPTY_PATH means the fd itself (Linux 6.11+), as "" does.
+        let mut stx: libc::statx = unsafe { core::mem::zeroed() };
+        let flags = libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC;
+        if unsafe { libc::statx(fd, path, flags, libc::STATX_TYPE | libc::STATX_INO, &mut stx) } == 0 {
+            return Ok(statx_identity(&stx));
         }
-        return Ok((st.st_mode, (st.st_dev, st.st_ino)));
+        match errno() {
+            libc::EBADF => return Err(libc::EBADF),
+            libc::EFAULT if form == NULL_PATH => FORM.store(EMPTY_PATH, Relaxed),
+            _ => FORM.store(FSTAT, Relaxed),
+        }
     }
-    let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
-    Ok((stx.stx_mode as u32, (dev, stx.stx_ino)))
+}
+
+fn statx_identity(stx: &libc::statx) -> (u32, (u64, u64)) {
+    (stx.stx_mode as u32, (libc::makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino))
 }
 
 /// `file_identity` of the file a path names (following symlinks).
@@ -296,12 +292,7 @@ pub fn path_identity(path: &core::ffi::CStr) -> Result<(u32, (u64, u64)), i32> {
     if unsafe { libc::statx(libc::AT_FDCWD, path.as_ptr(), libc::AT_STATX_DONT_SYNC, libc::STATX_TYPE | libc::STATX_INO, &mut stx) } < 0 {
         return Err(errno());
     }
-    Ok((stx.stx_mode as u32, (libc::makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino)))
-}
-
-pub fn gettid() -> libc::pid_t {
-    // SAFETY: plain syscall.
-    unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
+    Ok(statx_identity(&stx))
 }
 
 /// The stub's count of RLIMIT_FSIZE changes (shim/stub.rs: bumped after

@@ -27,7 +27,6 @@ thread_local! {
     static SUBMITTING: Cell<bool> = const { Cell::new(false) };
 }
 
-
 /// Is this thread inside `aio_read`/`aio_write`/`lio_listio` submitting?
 pub fn submitting() -> bool {
     SUBMITTING.with(|c| c.get())
