@@ -300,7 +300,8 @@ pub fn path_identity(path: &core::ffi::CStr) -> Result<(u32, (u64, u64)), i32> {
 /// engine loaded some other way), then every check asks the kernel.
 static FSIZE_GEN: core::sync::atomic::AtomicPtr<core::sync::atomic::AtomicU32> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-/// The cached limit and its key: (change count << 32 | epoch) | 1, 0 = none.
+/// The cached limit and its key: change count << 33 | epoch << 1 | 1 (the
+/// low bit only marks a key; 0 = none).
 static FSIZE_KEY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 static FSIZE_LIMIT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
@@ -334,7 +335,7 @@ fn fsize_limit() -> u64 {
     let epoch = ((t.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(t.tv_nsec as u64) >> 24) as u32;
     // SAFETY: the stub's static, for the life of the process.
     let count = unsafe { (*gen).load(SeqCst) };
-    let key = ((count as u64) << 32 | epoch as u64) | 1;
+    let key = (count as u64) << 33 | (epoch as u64) << 1 | 1;
     if FSIZE_KEY.load(Acquire) == key {
         let limit = FSIZE_LIMIT.load(Acquire);
         if FSIZE_KEY.load(SeqCst) == key {
