@@ -71,10 +71,11 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
     // the list signal is always the last of a batch's signals.
     let group = req.group.as_deref();
     let list_event = group.filter(|g| g.has_event());
-    let signals = |req: &Request| {
-        if req.notify.is_signal() {
-            req.notify.send();
-        }
+    // Built before the window (getpid, getuid), so that the window holds
+    // only the syscall that queues it.
+    let signal = req.notify.ready();
+    let signals = || {
+        signal.send();
         if let Some(g) = list_event {
             if g.count_one(ret == -1) {
                 g.last_done();
@@ -89,11 +90,11 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
     let blocked = (early && !threads::is_internal()).then(threads::SignalsBlocked::new);
     // The aiocb belongs to this in-flight request until its error code is
     // stored, inside `complete`.
-    words(req.cb).complete(&eng.slots, req.tag, ret, err, early.then_some(|| signals(&req)));
+    words(req.cb).complete(&eng.slots, req.tag, ret, err, early.then_some(signals));
     drop(blocked);
     wait::bump();
     if in_submit {
-        signals(&req);
+        signals();
     }
 
     if !req.notify.is_signal() {

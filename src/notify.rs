@@ -55,24 +55,40 @@ impl Notify {
         matches!(self, Notify::Signal { .. } | Notify::ThreadId { .. })
     }
 
+    /// The signal this notification sends, built now (see
+    /// `sys::AsyncioSignal`); None for the others and for a bad signal
+    /// number.
+    pub fn ready(&self) -> Ready {
+        match *self {
+            Notify::Signal { signo, value } if valid_signal(signo) => Ready(Some(sys::AsyncioSignal::new(None, signo, value))),
+            Notify::ThreadId { tid, signo, value } => Ready(Some(sys::AsyncioSignal::new(Some(tid), signo, value))),
+            _ => Ready(None),
+        }
+    }
+
     pub fn send(&self) {
         match *self {
             Notify::None => {}
-            Notify::Signal { signo, value } => {
-                if valid_signal(signo) {
-                    if let Err(e) = sys::sigqueue_asyncio(signo, value) {
-                        stats::add(&stats::C.notify_failed);
-                        log::warn(format_args!("cannot queue signal {signo}: errno {e}"));
-                    }
-                }
-            }
-            Notify::ThreadId { tid, signo, value } => {
-                if let Err(e) = sys::tgsigqueue_asyncio(tid, signo, value) {
-                    stats::add(&stats::C.notify_failed);
-                    log::warn(format_args!("cannot queue signal {signo} to thread {tid}: errno {e}"));
-                }
-            }
+            Notify::Signal { .. } | Notify::ThreadId { .. } => self.ready().send(),
             Notify::Thread { func, value, attr } => start_thread(func, value, attr),
+        }
+    }
+}
+
+/// A signal notification ready to queue (or nothing to send).
+pub struct Ready(Option<sys::AsyncioSignal>);
+
+impl Ready {
+    pub fn send(&self) {
+        if let Some(s) = &self.0 {
+            if let Err(e) = s.queue() {
+                stats::add(&stats::C.notify_failed);
+                let signo = s.signo();
+                match s.tid() {
+                    None => log::warn(format_args!("cannot queue signal {signo}: errno {e}")),
+                    Some(tid) => log::warn(format_args!("cannot queue signal {signo} to thread {tid}: errno {e}")),
+                }
+            }
         }
     }
 }

@@ -34,7 +34,7 @@
 //! not here: a child drops the whole engine (engine.rs) and the models check
 //! that a parent's tags never pass for the child's requests.
 use crate::slots::Slots;
-use crate::sync::{fence, futex_wait, futex_wake_all, yield_now, AtomicBool, AtomicI32, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use crate::sync::{backoff, fence, futex_wait, futex_wake_all, AtomicBool, AtomicI32, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 /// The three words of one aiocb that the engine and the lock-free readers
 /// share.
@@ -93,8 +93,9 @@ impl Words<'_> {
         }
         if let Some(slots) = slots {
             let tag = self.tag.load(Ordering::Acquire);
+            let mut round = 0;
             while slots.is_completing(tag, cb) {
-                yield_now();
+                backoff(&mut round);
             }
         }
         self.err.load(Ordering::Acquire)

@@ -23,6 +23,22 @@ pub fn futex_wait(word: &AtomicU32, val: u32) -> Result<(), i32> {
     crate::sys::futex_wait(word, val, None)
 }
 
+/// One round of waiting for another thread's short window (a few
+/// microseconds: one syscall) to close: spin first, since the other thread
+/// is most likely running on another CPU, then yield to it in case it is
+/// waiting for ours. Async-signal-safe.
+pub fn backoff(round: &mut u32) {
+    if *round < SPIN_ROUNDS {
+        *round += 1;
+        std::hint::spin_loop();
+    } else {
+        yield_now();
+    }
+}
+
+/// About 2-10 microseconds of `pause`, depending on the CPU.
+const SPIN_ROUNDS: u32 = 128;
+
 pub fn yield_now() {
     // SAFETY: a plain syscall; async-signal-safe.
     unsafe { libc::sched_yield() };

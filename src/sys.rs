@@ -172,52 +172,67 @@ pub fn futex_wake_all(word: &core::sync::atomic::AtomicU32) {
     }
 }
 
-/// The siginfo glibc's `__aio_sigqueue` builds: SI_ASYNCIO, our pid and uid,
-/// the user's value.
-fn asyncio_siginfo(pid: libc::pid_t, signo: c_int, value: usize) -> libc::siginfo_t {
-    #[repr(C)]
-    struct Raw {
-        si_signo: c_int,
-        si_errno: c_int,
-        si_code: c_int,
-        _pad0: c_int,
-        si_pid: libc::pid_t,
-        si_uid: libc::uid_t,
-        si_value: usize,
-        _rest: [u64; 12],
+/// A SI_ASYNCIO signal as glibc's `__aio_sigqueue` builds it (our pid and
+/// uid, the user's value), made ready before it is sent: `getpid` and
+/// `getuid` are done here, so `queue` is the one syscall that queues it
+/// (complete.rs sends inside a window that `aio_error` waits out).
+pub struct AsyncioSignal {
+    pid: libc::pid_t,
+    /// Thread-directed (SIGEV_THREAD_ID): the target thread.
+    tid: Option<libc::pid_t>,
+    signo: c_int,
+    info: libc::siginfo_t,
+}
+
+impl AsyncioSignal {
+    /// Process-directed, like glibc (`tid` None), or to one thread.
+    pub fn new(tid: Option<libc::pid_t>, signo: c_int, value: usize) -> AsyncioSignal {
+        #[repr(C)]
+        struct Raw {
+            si_signo: c_int,
+            si_errno: c_int,
+            si_code: c_int,
+            _pad0: c_int,
+            si_pid: libc::pid_t,
+            si_uid: libc::uid_t,
+            si_value: usize,
+            _rest: [u64; 12],
+        }
+        const _: () = assert!(core::mem::size_of::<Raw>() == core::mem::size_of::<libc::siginfo_t>());
+        // SAFETY: getpid/getuid never fail.
+        let (pid, uid) = unsafe { (libc::getpid(), libc::getuid()) };
+        let raw = Raw {
+            si_signo: signo,
+            si_errno: 0,
+            si_code: crate::abi::glibc::SI_ASYNCIO,
+            _pad0: 0,
+            si_pid: pid,
+            si_uid: uid,
+            si_value: value,
+            _rest: [0; 12],
+        };
+        // SAFETY: same size, plain data.
+        let info = unsafe { core::mem::transmute::<Raw, libc::siginfo_t>(raw) };
+        AsyncioSignal { pid, tid, signo, info }
     }
-    const _: () = assert!(core::mem::size_of::<Raw>() == core::mem::size_of::<libc::siginfo_t>());
-    // SAFETY: getpid/getuid never fail.
-    let raw = Raw {
-        si_signo: signo,
-        si_errno: 0,
-        si_code: crate::abi::glibc::SI_ASYNCIO,
-        _pad0: 0,
-        si_pid: pid,
-        si_uid: unsafe { libc::getuid() },
-        si_value: value,
-        _rest: [0; 12],
-    };
-    // SAFETY: same size, plain data.
-    unsafe { core::mem::transmute::<Raw, libc::siginfo_t>(raw) }
-}
 
-/// Process-directed signal, exactly as glibc sends it.
-pub fn sigqueue_asyncio(signo: c_int, value: usize) -> Result<(), i32> {
-    // SAFETY: getpid never fails.
-    let pid = unsafe { libc::getpid() };
-    let info = asyncio_siginfo(pid, signo, value);
-    // SAFETY: info is a valid siginfo_t.
-    check(unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, signo, &info) }).map(|_| ())
-}
+    pub fn signo(&self) -> c_int {
+        self.signo
+    }
+    pub fn tid(&self) -> Option<libc::pid_t> {
+        self.tid
+    }
 
-/// Thread-directed signal (SIGEV_THREAD_ID).
-pub fn tgsigqueue_asyncio(tid: libc::pid_t, signo: c_int, value: usize) -> Result<(), i32> {
-    // SAFETY: getpid never fails.
-    let pid = unsafe { libc::getpid() };
-    let info = asyncio_siginfo(pid, signo, value);
-    // SAFETY: info is a valid siginfo_t.
-    check(unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, signo, &info) }).map(|_| ())
+    pub fn queue(&self) -> Result<(), i32> {
+        // SAFETY: info is a valid siginfo_t.
+        check(unsafe {
+            match self.tid {
+                None => libc::syscall(libc::SYS_rt_sigqueueinfo, self.pid, self.signo, &self.info),
+                Some(tid) => libc::syscall(libc::SYS_rt_tgsigqueueinfo, self.pid, tid, self.signo, &self.info),
+            }
+        })
+        .map(|_| ())
+    }
 }
 
 pub fn monotonic_now() -> libc::timespec {

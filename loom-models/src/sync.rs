@@ -44,6 +44,10 @@ pub fn futex_wake_all(_word: &AtomicU32) {
     BUCKET.cv.notify_all();
 }
 
+pub fn backoff(_round: &mut u32) {
+    loom::thread::yield_now();
+}
+
 pub fn yield_now() {
     loom::thread::yield_now();
 }
