@@ -443,7 +443,7 @@ parent again: 256 writes and 256 reads of 4 KiB, 64 in flight: results ok=1 cont
 }
 
 # kernel.io_uring_disabled=2 (io_uring_setup fails with EPERM): pipes,
-# sockets and fsync that io_uring would serve go to the worker pool.
+# sockets that io_uring would serve go to the worker pool.
 case_io_uring_disabled() {
     need_root || return 1
     [ -w /proc/sys/kernel/io_uring_disabled ] || { fail "/proc/sys/kernel/io_uring_disabled not writable"; return 1; }

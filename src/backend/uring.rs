@@ -1,5 +1,5 @@
-//! io_uring: pipes and sockets without a blocked thread each, and
-//! `aio_fsync`. With `AIO_SHIM_BACKEND=uring` also O_DIRECT files.
+//! io_uring: pipes and sockets without a blocked thread each. With
+//! `AIO_SHIM_BACKEND=uring` also O_DIRECT files and `aio_fsync`.
 //!
 //! Set up on first use; EPERM, ENOSYS (seccomp, containers,
 //! `kernel.io_uring_disabled`) or a kernel without registered ring fds
