@@ -13,10 +13,11 @@
 #   known wrong there).  Under the shim, AIO_SHIM_STATS must name a file the
 #   shim wrote with "calls":N > 0 (else: FAIL "shim not loaded"); lines
 #   `// EXPECT-STAT key>N` (also >=, ==, <, <=; summed over the stats lines)
-#   are checked too (under AIO_SHIM_BACKEND=pool, `kaio` and `nowait` are
-#   checked as `fallback_backend_setting`: what they would have served;
-#   under AIO_SHIM_BACKEND=uring, `kaio` is checked as `uring`; under
-#   AIO_SHIM_DIRECT=1, `nowait` is checked as `twin`; `kaio_*` keys are
+#   are checked too (under AIO_SHIM_BACKEND=pool, `kaio`, `nowait` and
+#   `fallback_signal` are checked as `fallback_backend_setting`: what they
+#   would have served; under AIO_SHIM_BACKEND=uring, `kaio` is checked as
+#   `uring`; under AIO_SHIM_DIRECT=1, `nowait` and `fallback_signal` are
+#   checked as `twin`; `kaio_*` keys are
 #   not checked under pool or uring).  Also runs check_exports.sh and check_resolve.sh.
 #
 #   --shim PATH    the library (default: target/release/libaio_shim.so)
@@ -281,11 +282,11 @@ test_case() {
                     if [[ $key =~ ^kaio_ ]] && [[ ${AIO_SHIM_BACKEND:-} =~ ^(pool|uring)$ ]]; then
                         continue
                     fi
-                    if [[ $key =~ ^(kaio|nowait)$ ]] && [ "${AIO_SHIM_BACKEND:-}" = pool ]; then
+                    if [[ $key =~ ^(kaio|nowait|fallback_signal)$ ]] && [ "${AIO_SHIM_BACKEND:-}" = pool ]; then
                         key=fallback_backend_setting
                     elif [ "$key" = kaio ] && [ "${AIO_SHIM_BACKEND:-}" = uring ]; then
                         key=uring
-                    elif [ "$key" = nowait ] && [ "${AIO_SHIM_DIRECT:-0}" = 1 ]; then
+                    elif [[ $key =~ ^(nowait|fallback_signal)$ ]] && [ "${AIO_SHIM_DIRECT:-0}" = 1 ]; then
                         key=twin
                     fi
                     have=$(stat_sum "$stats" "$key")

@@ -42,6 +42,7 @@ counters!(
     fallback_not_direct,
     fallback_stream,
     fallback_fsync,
+    fallback_signal,
     fallback_io_setup,
     fallback_kaio_submit,
     fallback_backend_setting,

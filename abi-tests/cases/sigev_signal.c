@@ -2,7 +2,10 @@
  * si_pid = getpid(), si_uid = getuid(), si_value = sigev_value; sent after
  * the result is stored; one signal per request; failed requests are
  * notified too.  Received with sigtimedwait while blocked (XRootD style),
- * from the main thread and from another thread. */
+ * from the main thread and from another thread.  The shim serves these
+ * buffered requests on its workers, never inside aio_read (where the
+ * handler would run before aio_read returned). */
+// EXPECT-STAT fallback_signal>0
 #include "common.h"
 
 static int SIG;

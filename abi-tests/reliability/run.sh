@@ -442,7 +442,7 @@ parent again: 256 writes and 256 reads of 4 KiB, 64 in flight: results ok=1 cont
     return $r
 }
 
-# kernel.io_uring_disabled=2 (io_uring_setup fails with EPERM): pipes,
+# kernel.io_uring_disabled=2 (io_uring_setup fails with EPERM): pipes and
 # sockets that io_uring would serve go to the worker pool.
 case_io_uring_disabled() {
     need_root || return 1
