@@ -2,8 +2,10 @@
  * pipe; a read is then submitted on the fd (now an empty pipe), and a read
  * on another O_DIRECT file.
  *
- * usage: fd_kind_change [NREADS [READ_KIB]]   (default 64 reads of 64 KiB;
- *        the runner uses 32 of 1 MiB, so that they are surely in flight)
+ * usage: fd_kind_change [NREADS [READ_KIB [buffered]]]   (default 64 reads
+ *        of 64 KiB; the runner uses 32 of 1 MiB, so that they are surely in
+ *        flight; "buffered": the replaced file is opened without O_DIRECT
+ *        and dropped from the page cache, so its reads are on workers)
  *
  * Correct: the submission returns at once (a read on an empty pipe never
  * blocks the caller), the read on the other file completes at once (a read
@@ -34,12 +36,17 @@ int main(int argc, char **argv)
     size_t RS = argc > 2 ? (size_t)atoi(argv[2]) << 10 : 65536;
     size_t FS = (size_t)NR * RS;
     int other = make_file_at("k2.dat", 1 << 20, O_RDONLY | O_DIRECT);
-    int fd = make_file_at("k.dat", FS, O_RDONLY | O_DIRECT);
+    int buffered = argc > 3 && strcmp(argv[3], "buffered") == 0;
+    int fd = make_file_at("k.dat", FS, O_RDONLY | (buffered ? 0 : O_DIRECT));
     if (fd < 0 && errno == EINVAL) {
         printf("SKIP no O_DIRECT\n");
         return 0;
     }
     CHECK(fd >= 0);
+    if (buffered) {
+        CHECK(fdatasync(fd) == 0);
+        CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+    }
     int p[2];
     CHECK(pipe2(p, O_CLOEXEC) == 0);
     pw = p[1];
