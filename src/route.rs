@@ -12,11 +12,11 @@
 //!   32 gave the pool 49-51k IOPS, io_uring 43-46k, and io_uring_enter
 //!   made the submitter's share of a cold run 20-36% against 10-15%.)
 //!   A request with a signal notification (SIGEV_SIGNAL, SIGEV_THREAD_ID)
-//!   is never served in a program's thread (complete.rs `to_normal_path`):
-//!   there, the handler would run inside `aio_read` (the signal goes to the
-//!   one thread not blocking it, the caller), which glibc never does, and
-//!   each such signal would be delivered on its own, where signals a worker
-//!   sends while one is pending merge.
+//!   always goes to the pool (complete.rs `to_normal_path`). Served in a
+//!   program's thread, its handler would run inside `aio_read` (the signal
+//!   goes to the one thread not blocking it, the caller), which glibc never
+//!   does, and each such signal would be delivered on its own, where
+//!   signals a worker sends while one is pending merge.
 //! * Pipes and sockets: io_uring (auto, uring: a read on an empty pipe
 //!   waits in the ring, not in a thread) or the pool (kaio), with the
 //!   per-fd order of fdq.rs. O_APPEND writes on buffered files, character
