@@ -51,7 +51,12 @@ pub(crate) fn words(cb: *const Aiocb) -> Words<'static> {
 /// `dispatched`: the request was counted as started on its fd;
 /// `registered`: it is in the per-fd table at all.
 pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dispatched: bool, registered: bool) {
-    let next = if registered { eng.fds.release(&req, dispatched) } else { Vec::new() };
+    let next = if registered {
+        eng.fds.publishing(req.fd);
+        eng.fds.release(&req, dispatched)
+    } else {
+        Vec::new()
+    };
     let (ret, err) = match req.notify.forced_error() {
         Some(e) => (-1, e),
         None if err != 0 => (-1, err),
@@ -91,6 +96,9 @@ pub fn finish(eng: &'static Engine, req: Arc<Request>, ret: isize, err: i32, dis
     // The aiocb belongs to this in-flight request until its error code is
     // stored, inside `complete`.
     words(req.cb).complete(&eng.slots, req.tag, ret, err, early.then_some(signals));
+    if registered {
+        eng.fds.published(req.fd);
+    }
     drop(blocked);
     wait::bump();
     if in_submit {

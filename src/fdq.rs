@@ -9,6 +9,8 @@
 //!
 //! Lock: one mutex per shard (fd % SHARDS) guards the `FdState`s in it.
 //! Never held while calling into a backend or completing a request.
+//! `publishing` (per shard, atomic) counts requests between leaving the
+//! table and their results being stored.
 use crate::request::{Op, Request, DONE, QUEUED, RUNNING, WAITING};
 use crate::route::FdInfo;
 use parking_lot::Mutex;
@@ -136,6 +138,15 @@ impl FdState {
 
 pub struct FdTable {
     shards: Box<[Mutex<HashMap<i32, FdState>>]>,
+    /// Per shard: requests taken out of the table (`release`) whose results
+    /// are not stored yet (complete.rs `finish`: `publishing`, then
+    /// `published`). `cancel_all` counts them as running: `aio_cancel(fd,
+    /// NULL)` must not say AIO_ALLDONE while one of the fd's requests still
+    /// reads EINPROGRESS (glibc stores results under the lock aio_cancel
+    /// takes). Raised before `release`, so a `cancel_all` under the shard
+    /// lock sees the request either live or here; another fd of the shard
+    /// completing at that moment gives a needless AIO_NOTCANCELED at worst.
+    publishing: Box<[std::sync::atomic::AtomicU32]>,
     /// Requests waiting in some fd's queue (changed under the shard locks,
     /// read without): a waiter that defers bookkeeping pokes the reaper
     /// when something may be waiting for it (backend/kaio.rs).
@@ -152,12 +163,28 @@ impl FdTable {
     pub fn new() -> FdTable {
         FdTable {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::default())).collect(),
+            publishing: (0..SHARDS).map(|_| std::sync::atomic::AtomicU32::new(0)).collect(),
             waiting: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     fn shard(&self, fd: i32) -> &Mutex<HashMap<i32, FdState>> {
         &self.shards[(fd as u32 as usize) % SHARDS]
+    }
+
+    fn publishing_of(&self, fd: i32) -> &std::sync::atomic::AtomicU32 {
+        &self.publishing[(fd as u32 as usize) % SHARDS]
+    }
+
+    /// A request of `fd` is about to be released with its results not yet
+    /// stored (see `publishing`).
+    pub fn publishing(&self, fd: i32) {
+        self.publishing_of(fd).fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Its results are stored.
+    pub fn published(&self, fd: i32) {
+        self.publishing_of(fd).fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Register a new request; true when it may be dispatched now.
@@ -243,7 +270,8 @@ impl FdTable {
     /// taken back because it is running.
     pub fn cancel_all(&self, fd: i32) -> (Vec<(Arc<Request>, bool)>, bool, bool) {
         let shard = self.shard(fd).lock();
-        let Some(st) = shard.get(&fd) else { return (Vec::new(), false, false) };
+        let publishing = self.publishing_of(fd).load(std::sync::atomic::Ordering::SeqCst) > 0;
+        let Some(st) = shard.get(&fd) else { return (Vec::new(), publishing, false) };
         let mut taken = Vec::new();
         for r in &st.waiting {
             if r.claim(WAITING, RUNNING) {
@@ -260,7 +288,7 @@ impl FdTable {
                 running = true;
             }
         }
-        (taken, running, !st.live.is_empty())
+        (taken, running || publishing, !st.live.is_empty())
     }
 }
 
