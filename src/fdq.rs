@@ -216,8 +216,11 @@ impl FdTable {
     ///
     /// A program may close the fd, or dup2 another file onto it, while its
     /// requests are in flight. Where a stale entry would do harm, the
-    /// cached entry is checked with one statx (sys.rs `file_identity`):
-    /// a pipe taken for an O_DIRECT file would block in io_submit, a
+    /// cached entry is checked: an O_DIRECT file's with one F_GETFL (its
+    /// flags vouch for its kind, route.rs `known_direct`, which also
+    /// remembers O_DIRECT files between bursts of requests), the others
+    /// with one statx (sys.rs `file_identity`).
+    /// A pipe taken for an O_DIRECT file would block in io_submit, a
     /// regular file taken for a pipe would lose its offsets (io_uring reads
     /// a stream at its position), and an AIO_SHIM_DIRECT twin is the old
     /// file's. A buffered file's requests go to RWF_NOWAIT and the pool,
@@ -231,12 +234,27 @@ impl FdTable {
             if !i.is_direct() && !i.is_stream() && !crate::config::get().direct {
                 return Ok(i);
             }
-            let (mode, dev_ino) = FdInfo::identity(fd)?;
-            if mode & libc::S_IFMT == i.mode & libc::S_IFMT && dev_ino == i.dev_ino {
-                return Ok(i);
+            if i.is_stream() || !i.is_direct() {
+                let (mode, dev_ino) = FdInfo::identity(fd)?;
+                if mode & libc::S_IFMT == i.mode & libc::S_IFMT && dev_ino == i.dev_ino {
+                    return Ok(i);
+                }
+                return FdInfo::probe(fd, flags);
             }
         }
-        FdInfo::probe(fd, flags)
+        // O_DIRECT (or not known yet): the flags say whether the fd is
+        // still an O_DIRECT file (route.rs `known_direct`).
+        // SAFETY: fcntl on any int.
+        let flags = if flags >= 0 { flags } else { unsafe { libc::fcntl(fd, libc::F_GETFL) } };
+        if flags < 0 {
+            return Err(libc::EBADF);
+        }
+        if let Some(i) = cached.filter(|i| i.vouched_by(flags)).or_else(|| FdInfo::known_direct(fd, flags)) {
+            return Ok(i);
+        }
+        let info = FdInfo::probe(fd, flags)?;
+        info.remember(fd);
+        Ok(info)
     }
 
     /// A request completed (or was cancelled); returns the requests that

@@ -100,7 +100,7 @@ all_cases=(
     sigxfsz_default_direct_late sigxfsz_default_direct_late_prlimit
     sigxfsz_default_direct_other_process
     efbig_sigxfsz_ignored_buffered_xfs sigxfsz_default_buffered_xfs sigxfsz_handler_buffered_xfs
-    fd_closed_or_replaced_in_flight shim_threads_open_no_fd kaio_waiters fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full fd_replaced_by_pipe_buffered daemon_close_all_fds
+    fd_closed_or_replaced_in_flight shim_threads_open_no_fd kaio_waiters fd_replaced_by_pipe_in_flight fd_replaced_by_pipe_ring_full fd_replaced_by_pipe_idle fd_replaced_by_pipe_buffered daemon_close_all_fds
     aio_max_nr_exhausted aio_max_nr_exhausted_fork io_uring_disabled
     nproc_sigev_thread nproc_requests_vs_glibc
     suspend_pthread_cancel
@@ -392,6 +392,12 @@ case_kaio_waiters() {
 }
 case_fd_replaced_by_pipe_in_flight() {
     ab fd_kind_change 60 "kaio>0" -- "$bin/fd_kind_change" 32 1024
+}
+case_fd_replaced_by_pipe_idle() {
+    # the O_DIRECT file's reads all done before the dup2: the shim knows the
+    # fd number as an O_DIRECT file from its F_GETFL flags alone (route.rs
+    # known_direct), and a pipe's flags must never pass for them
+    ab fd_kind_change_idle 60 "kaio>0" -- "$bin/fd_kind_change" 32 1024 idle
 }
 case_fd_replaced_by_pipe_buffered() {
     # the same on a buffered file (its reads on workers after page-cache

@@ -2,10 +2,13 @@
  * pipe; a read is then submitted on the fd (now an empty pipe), and a read
  * on another O_DIRECT file.
  *
- * usage: fd_kind_change [NREADS [READ_KIB [buffered]]]   (default 64 reads
- *        of 64 KiB; the runner uses 32 of 1 MiB, so that they are surely in
- *        flight; "buffered": the replaced file is opened without O_DIRECT
- *        and dropped from the page cache, so its reads are on workers)
+ * usage: fd_kind_change [NREADS [READ_KIB [buffered|idle]]]   (default 64
+ *        reads of 64 KiB; the runner uses 32 of 1 MiB, so that they are
+ *        surely in flight; "buffered": the replaced file is opened without
+ *        O_DIRECT and dropped from the page cache, so its reads are on
+ *        workers; "idle": the reads complete before the dup2, so nothing of
+ *        the fd is in flight and only what the shim remembers of the fd
+ *        number can mislead it)
  *
  * Correct: the submission returns at once (a read on an empty pipe never
  * blocks the caller), the read on the other file completes at once (a read
@@ -37,6 +40,7 @@ int main(int argc, char **argv)
     size_t FS = (size_t)NR * RS;
     int other = make_file_at("k2.dat", 1 << 20, O_RDONLY | O_DIRECT);
     int buffered = argc > 3 && strcmp(argv[3], "buffered") == 0;
+    int idle = argc > 3 && strcmp(argv[3], "idle") == 0;
     int fd = make_file_at("k.dat", FS, O_RDONLY | (buffered ? 0 : O_DIRECT));
     if (fd < 0 && errno == EINVAL) {
         printf("SKIP no O_DIRECT\n");
@@ -57,6 +61,8 @@ int main(int argc, char **argv)
         cb_init(&r[i], fd, buf + (size_t)i * RS, RS, (off_t)((i * 37) % NR) * RS);
         CHECK(aio_read(&r[i]) == 0);
     }
+    if (idle)
+        CHECK(wait_array(r, NR, LONG_MS) == 0);
     CHECK(dup2(p[0], fd) == fd);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, feeder, NULL) == 0);
