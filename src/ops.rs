@@ -103,13 +103,12 @@ unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
         && cfg.backend != config::Backend::Pool
         && !cfg.direct
     {
-        let flags = if cached.is_none() {
-            // SAFETY: fcntl on any int.
-            unsafe { libc::fcntl(c.aio_fildes, libc::F_GETFL) }
-        } else {
-            -1
-        };
-        known_flags = flags;
+        // Remembered flags (nowait.rs `flags`) serve only this attempt;
+        // what follows a miss reads them afresh.
+        let (flags, fresh) = if cached.is_none() { nowait::flags(c.aio_fildes) } else { (-1, true) };
+        if fresh {
+            known_flags = flags;
+        }
         let plain = flags >= 0 && flags & libc::O_DIRECT == 0 && !(op == Op::Write && flags & libc::O_APPEND != 0);
         if plain {
             match nowait::try_rw(op, c.aio_fildes, c.aio_buf as usize, c.aio_nbytes, c.aio_offset) {
