@@ -88,9 +88,10 @@ unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     // Fast path: a SIGEV_NONE read or write outside any list, on a buffered
     // fd with nothing of ours in flight, is tried at once with RWF_NOWAIT
     // (backend/nowait.rs) before any bookkeeping: served from the page
-    // cache, it is complete when aio_read returns, for one fcntl and one
-    // preadv2. Anything else (would block, a pipe, an error) takes the
-    // normal path below, remembering what was done.
+    // cache, it is complete when aio_read returns, for one preadv2 (and an
+    // fcntl every 16th request, nowait.rs `flags`). Anything else (would
+    // block, a pipe, an error) takes the normal path below, remembering
+    // what was done.
     let mut tried: Option<usize> = None;
     let mut known_flags = -1;
     // One look at the fd's entry: an fd with requests in flight has its
