@@ -205,56 +205,9 @@ impl FdTable {
     }
 
     /// What the fd's requests in flight learnt about it (None: nothing of
-    /// ours in flight on it right now). Unchecked: see `check`.
+    /// ours in flight on it right now). Unchecked: see route.rs `FdInfo::check`.
     pub fn cached(&self, fd: i32) -> Option<FdInfo> {
         self.shard(fd).lock().get(&fd).and_then(|st| st.info)
-    }
-
-    /// The fd's kind and flags: `cached` (from `cached`) if the fd is still
-    /// that file, else probed. `flags`: its F_GETFL flags if the caller
-    /// just read them, else -1.
-    ///
-    /// A program may close the fd, or dup2 another file onto it, while its
-    /// requests are in flight. Where a stale entry would do harm, the
-    /// cached entry is checked: an O_DIRECT file's with one F_GETFL (its
-    /// flags vouch for its kind, route.rs `known_direct`, which also
-    /// remembers O_DIRECT files between bursts of requests), the others
-    /// with one statx (sys.rs `file_identity`).
-    /// A pipe taken for an O_DIRECT file would block in io_submit, a
-    /// regular file taken for a pipe would lose its offsets (io_uring reads
-    /// a stream at its position), and an AIO_SHIM_DIRECT twin is the old
-    /// file's. A buffered file's requests go to RWF_NOWAIT and the pool,
-    /// which serve whatever the fd has become as glibc does (pread, then
-    /// read on ESPIPE; EBADF once closed): no check. (The statx was a
-    /// syscall per request, and every syscall of the submitting thread is
-    /// a point where a pending signal is delivered: stress-ng --aio went
-    /// from 0.53x to 0.61x of glibc without it.)
-    pub fn check(cached: Option<FdInfo>, fd: i32, flags: i32) -> Result<FdInfo, i32> {
-        if let Some(i) = cached {
-            if !i.is_direct() && !i.is_stream() && !crate::config::get().direct {
-                return Ok(i);
-            }
-            if i.is_stream() || !i.is_direct() {
-                let (mode, dev_ino) = FdInfo::identity(fd)?;
-                if mode & libc::S_IFMT == i.mode & libc::S_IFMT && dev_ino == i.dev_ino {
-                    return Ok(i);
-                }
-                return FdInfo::probe(fd, flags);
-            }
-        }
-        // O_DIRECT (or not known yet): the flags say whether the fd is
-        // still an O_DIRECT file (route.rs `known_direct`).
-        // SAFETY: fcntl on any int.
-        let flags = if flags >= 0 { flags } else { unsafe { libc::fcntl(fd, libc::F_GETFL) } };
-        if flags < 0 {
-            return Err(libc::EBADF);
-        }
-        if let Some(i) = cached.filter(|i| i.vouched_by(flags)).or_else(|| FdInfo::known_direct(fd, flags)) {
-            return Ok(i);
-        }
-        let info = FdInfo::probe(fd, flags)?;
-        info.remember(fd);
-        Ok(info)
     }
 
     /// A request completed (or was cancelled); returns the requests that

@@ -130,7 +130,7 @@ unsafe fn submit_one(cb: *mut Aiocb, op: Op, opcode: c_int, group: Option<&Arc<G
     words(cb).begin(tag);
     stats::add(&C.submitted);
 
-    let probe = crate::fdq::FdTable::check(cached, c.aio_fildes, known_flags);
+    let probe = route::FdInfo::check(cached, c.aio_fildes, known_flags);
     let (exclusive, mut route) = match &probe {
         Ok(info) => {
             let ex = route::exclusive(op, info);
