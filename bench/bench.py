@@ -526,6 +526,15 @@ class Results:
     def median(self, point, engine, field):
         return med(self.values(point, engine, field))
 
+    def paired(self, point, engine, ref, field):
+        """engine/ref for each round (runs with the same number: every engine
+        once, back to back), over the rounds where both have a value."""
+        def by_run(e):
+            return {r["run"]: r.get(field) for r in self.records
+                    if r["point"] == point and r["engine"] == e and r.get(field) is not None}
+        a, b = by_run(engine), by_run(ref)
+        return [a[k] / b[k] for k in sorted(set(a) & set(b)) if b[k]]
+
     def cell(self, point, engine, field, fmt):
         vals = [v for v in self.values(point, engine, field) if v is not None]
         if not vals:
@@ -607,7 +616,8 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
     others = [s for s in shims if s != main]
     L.append(f"## Goals (verdict for `{main}`, the default backend)" if main else "## Goals")
     L.append("")
-    hdr = ["goal", "target", "reference", main or "shim", "ratio", "verdict"] + [f"{s} ratio" for s in others]
+    hdr = (["goal", "target", "reference", main or "shim", "ratio", "verdict", "paired by round (min–max)"]
+           + [f"{s} ratio" for s in others])
     L.append("| " + " | ".join(hdr) + " |")
     L.append("|" + "---|" * len(hdr))
     for text, point, field, ref, op, target in GOALS:
@@ -616,15 +626,22 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
         mv = res.median(point, main, field) if main else None
         r = ratio(mv, refv)
         v = verdict(r, op, target)
+        pr = res.paired(point, main, ref, field) if main else []
+        paired = (f"{statistics.median(pr):.2f}x ({min(pr):.2f}–{max(pr):.2f})" if len(pr) >= 2
+                  else "n/a")
         cells = [text, f"{op} {target:g}x", f"{ref} {fmt(refv)}", fmt(mv), fmt_ratio(r),
-                 f"**{v}**" if v != "n/a" else v]
+                 f"**{v}**" if v != "n/a" else v, paired]
         for s in others:
             ro = ratio(res.median(point, s, field), refv)
             cells.append(fmt_ratio(ro) + ("" if ro is None else " " + verdict(ro, op, target)))
         L.append("| " + " | ".join(cells) + " |")
     L.append("")
-    L.append("Ratios are shim median / reference median (for latency and CPU, lower is better). "
-             "Timing never fails the script.")
+    L.append("Ratios are shim median / reference median (for latency and CPU, lower is better); the "
+             "verdict is on that ratio. Paired by round: every round runs each engine once, back to "
+             "back, so the shim's run and the reference's in one round are seconds apart; the column "
+             "gives the median of those per-round ratios and their lowest and highest. On a shared "
+             "machine whose speed drifts from run to run, the spread of the per-round ratios shows how "
+             "far a verdict near its target can be trusted. Timing never fails the script.")
     L.append("")
     # matrix
     L.append(f"## Matrix")
@@ -897,7 +914,31 @@ def cmd_version(argv):
         return "?"
 
 
+def rerender(outdir):
+    """Rewrite outdir's results.md and charts from its runs.json (scripts/bench
+    --report): after a change to the report, without measuring again."""
+    with open(os.path.join(outdir, "runs.json")) as f:
+        raw = json.load(f)
+    meta, records, startup = raw["meta"], raw["runs"], raw.get("startup")
+    quick = meta["mode"] == "quick"
+    shims = [e for e in meta["engines"] if is_shim(e)]
+    cfg = argparse.Namespace(
+        engines=meta["engines"], quick=quick, size_mib=meta["size_mib"], dir=meta["dir"],
+        runtime=meta["runtime_s"], ramp=meta["ramp_s"], runs=meta["runs"],
+        sweep_runs=meta["sweep_runs"],
+        depths=DEPTHS_QUICK if quick else DEPTHS_FULL, threads=THREADS_QUICK if quick else THREADS_FULL,
+        main_shim="shim-auto" if "shim-auto" in shims else (shims[0] if shims else None))
+    res = Results(records)
+    svg_names = write_charts(cfg, res, outdir)
+    md = os.path.join(outdir, "results.md")
+    write_markdown(cfg, res, startup, meta, md, svg_names)
+    log(f"bench: rewrote {md} from runs.json (nothing measured)")
+    return 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        return rerender(sys.argv[2])
     ap = argparse.ArgumentParser(prog="bench.py", description="use scripts/bench")
     ap.add_argument("--repo", required=True)
     ap.add_argument("--shim", required=True)
