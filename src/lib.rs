@@ -29,6 +29,7 @@ pub mod backend;
 pub mod complete;
 pub mod config;
 pub mod engine;
+pub mod fdmemo;
 pub mod fdq;
 pub mod log;
 pub mod notify;

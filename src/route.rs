@@ -34,6 +34,7 @@
 //! * `AIO_SHIM_BACKEND=uring` sends O_DIRECT to io_uring too; `pool` sends
 //!   everything to the pool.
 use crate::config::{self, Backend};
+use crate::fdmemo::FdMemo;
 use crate::request::{Op, Route};
 use crate::stats::{self, C};
 
@@ -137,11 +138,10 @@ impl FdInfo {
     /// with F_SETFL (packet mode) and dup2'ed onto the number of an
     /// O_DIRECT file (RELIABILITY.md, known limits).
     pub fn known_direct(fd: i32, flags: i32) -> Option<FdInfo> {
-        let key = direct_key(fd, flags)?;
-        let e = KNOWN_DIRECT[fd as usize % KNOWN_DIRECT.len()].load(core::sync::atomic::Ordering::Relaxed);
-        (e & !1 == key).then(|| FdInfo {
+        let (known, kind) = KNOWN_DIRECT.get(fd)?;
+        (known == flags && vouches(flags)).then(|| FdInfo {
             flags,
-            mode: if e & 1 != 0 { libc::S_IFBLK } else { libc::S_IFREG },
+            mode: if kind == BLOCK { libc::S_IFBLK } else { libc::S_IFREG },
             dev_ino: (0, 0),
         })
     }
@@ -149,18 +149,18 @@ impl FdInfo {
     /// Do these F_GETFL flags, read just now, vouch that the fd is still
     /// the kind of file this probe found (see `known_direct`)?
     pub fn vouched_by(&self, flags: i32) -> bool {
-        self.flags == flags && self.is_file_or_block() && direct_key(0, flags).is_some()
+        self.flags == flags && self.is_file_or_block() && vouches(flags)
     }
 
     /// Remember a probed O_DIRECT file or block device for `known_direct`.
     pub fn remember(&self, fd: i32) {
-        let blk = match self.mode & libc::S_IFMT {
-            libc::S_IFREG => 0,
-            libc::S_IFBLK => 1,
+        let kind = match self.mode & libc::S_IFMT {
+            libc::S_IFREG => FILE,
+            libc::S_IFBLK => BLOCK,
             _ => return,
         };
-        if let Some(key) = direct_key(fd, self.flags) {
-            KNOWN_DIRECT[fd as usize % KNOWN_DIRECT.len()].store(key | blk, core::sync::atomic::Ordering::Relaxed);
+        if vouches(self.flags) {
+            KNOWN_DIRECT.set(fd, self.flags, kind);
         }
     }
 }
@@ -174,14 +174,17 @@ const KERNEL_O_LARGEFILE: i32 = 0o400000;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 const KERNEL_O_LARGEFILE: i32 = 0;
 
-/// One word per entry (fd, flags, bit 0: block device), so a reader sees
-/// a whole entry or another whole one, without a lock.
-static KNOWN_DIRECT: [core::sync::atomic::AtomicU64; 1024] = [const { core::sync::atomic::AtomicU64::new(0) }; 1024];
+/// O_DIRECT files and block devices by fd number (fdmemo.rs); the tag is
+/// the kind.
+static KNOWN_DIRECT: FdMemo = FdMemo::new();
+const FILE: u8 = 1;
+const BLOCK: u8 = 2;
 
-fn direct_key(fd: i32, flags: i32) -> Option<u64> {
+/// Flags that can only be an O_DIRECT file's or block device's (see
+/// `known_direct`).
+fn vouches(flags: i32) -> bool {
     let want = libc::O_DIRECT | KERNEL_O_LARGEFILE;
-    let ok = fd >= 0 && KERNEL_O_LARGEFILE != 0 && flags & want == want && flags & !0x00ff_ffff == 0;
-    ok.then(|| (fd as u64) << 32 | (flags as u64) << 8 | 2)
+    KERNEL_O_LARGEFILE != 0 && flags & want == want
 }
 
 /// Does this request have to run alone, in submission order, on its fd?

@@ -28,8 +28,8 @@
 //! would wait for the device in the caller) and, for a write, not
 //! O_APPEND. An fd served from the page cache has nothing in flight, so
 //! nothing caches its flags, and the F_GETFL was 9% of a warm fio run
-//! (`perf`). `flags` remembers an fd's flags for 16 requests (`FLAGS`:
-//! one word per `fd % 1024`: fd, flags, uses left). What a stale answer
+//! (`perf`). `flags` remembers an fd's flags for 16 requests (`FLAGS`,
+//! fdmemo.rs: fd, flags, uses left). What a stale answer
 //! can do: if the program swaps the fd for an O_DIRECT file (close and
 //! reopen, dup2, F_SETFL) between two looks, up to 15 requests are served
 //! in the caller by a synchronous O_DIRECT `preadv2`/`pwritev2` (right
@@ -40,7 +40,8 @@
 //! `pwritev2` appends as glibc's `pwrite` does.
 use crate::request::{Op, Request};
 use crate::stats::{self, C};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use crate::fdmemo::FdMemo;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 const BUCKETS: usize = 256;
 /// Misses in a row after which an fd counts as cold.
@@ -49,26 +50,23 @@ const COLD_AFTER: u8 = 4;
 const PROBE_EVERY: u8 = 16;
 
 /// Requests served with one look at an fd's flags.
-const FLAGS_USES: u64 = 16;
-const FLAG_SLOTS: usize = 1024;
-static FLAGS: [AtomicU64; FLAG_SLOTS] = [const { AtomicU64::new(0) }; FLAG_SLOTS];
+const FLAGS_USES: u8 = 16;
+/// A buffered fd's flags, by fd number (fdmemo.rs); the tag is the number
+/// of uses left.
+static FLAGS: FdMemo = FdMemo::new();
 
 /// The fd's F_GETFL flags (negative: a bad fd) for the fast path, and
 /// whether they were read just now (else remembered: see the top).
 /// Only flags without O_DIRECT are remembered.
 pub fn flags(fd: i32) -> (i32, bool) {
-    let slot = &FLAGS[fd as u32 as usize % FLAG_SLOTS];
-    let e = slot.load(Relaxed);
-    if fd >= 0 && e >> 32 == fd as u64 && e & 0xff > 1 {
-        slot.store(e - 1, Relaxed);
-        return (((e >> 8) & 0xff_ffff) as i32, false);
+    if let Some((f, uses)) = FLAGS.get(fd).filter(|&(_, uses)| uses > 1) {
+        FLAGS.set(fd, f, uses - 1);
+        return (f, false);
     }
     // SAFETY: fcntl on any int.
     let f = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if fd >= 0 && f >= 0 && f & libc::O_DIRECT == 0 && f & !0xff_ffff == 0 {
-        slot.store((fd as u64) << 32 | (f as u64) << 8 | FLAGS_USES, Relaxed);
-    } else if e >> 32 == fd as u32 as u64 {
-        slot.store(0, Relaxed);
+    if f < 0 || f & libc::O_DIRECT != 0 || !FLAGS.set(fd, f, FLAGS_USES) {
+        FLAGS.forget(fd);
     }
     (f, true)
 }
