@@ -914,6 +914,12 @@ def cmd_version(argv):
         return "?"
 
 
+def main_shim(engines):
+    """The shim engine the verdicts are for: shim-auto, else the first."""
+    shims = [e for e in engines if is_shim(e)]
+    return "shim-auto" if "shim-auto" in shims else (shims[0] if shims else None)
+
+
 def rerender(outdir):
     """Rewrite outdir's results.md and charts from its runs.json (scripts/bench
     --report): after a change to the report, without measuring again."""
@@ -921,13 +927,12 @@ def rerender(outdir):
         raw = json.load(f)
     meta, records, startup = raw["meta"], raw["runs"], raw.get("startup")
     quick = meta["mode"] == "quick"
-    shims = [e for e in meta["engines"] if is_shim(e)]
     cfg = argparse.Namespace(
         engines=meta["engines"], quick=quick, size_mib=meta["size_mib"], dir=meta["dir"],
         runtime=meta["runtime_s"], ramp=meta["ramp_s"], runs=meta["runs"],
         sweep_runs=meta["sweep_runs"],
         depths=DEPTHS_QUICK if quick else DEPTHS_FULL, threads=THREADS_QUICK if quick else THREADS_FULL,
-        main_shim="shim-auto" if "shim-auto" in shims else (shims[0] if shims else None))
+        main_shim=main_shim(meta["engines"]))
     res = Results(records)
     svg_names = write_charts(cfg, res, outdir)
     md = os.path.join(outdir, "results.md")
@@ -983,8 +988,7 @@ def main():
         except re.error as e:
             log(f"bench: bad --only regex: {e}")
             return 2
-    shims = [e for e in cfg.engines if is_shim(e)]
-    cfg.main_shim = "shim-auto" if "shim-auto" in shims else (shims[0] if shims else None)
+    cfg.main_shim = main_shim(cfg.engines)
     cfg.file = os.path.join(cfg.dir, f"aio-bench-{cfg.size_mib}m.dat")
 
     blocks, points, runs = build_plan(cfg)
