@@ -208,12 +208,13 @@ impl Pool {
         // short-lived threads, a thread storm): a request already accepted
         // must not fail for a shortage that passes. Later ones need not:
         // the running workers drain the queue.
-        let mut spawned = threads::spawn("aio-shim-pool", 256 << 10, move || eng.pool.worker(eng, spare));
+        let spawn = || threads::spawn("aio-shim-pool", 256 << 10, move || eng.pool.worker(eng, spare));
+        let mut spawned = spawn();
         let mut delay_us = 100;
         while first && spawned.is_err() && delay_us <= 200_000 {
             std::thread::sleep(Duration::from_micros(delay_us));
             delay_us *= 2;
-            spawned = threads::spawn("aio-shim-pool", 256 << 10, move || eng.pool.worker(eng, spare));
+            spawned = spawn();
         }
         if let Err(e) = spawned {
             let mut st = self.st.lock();
