@@ -11,6 +11,8 @@
 #   - the engine missing (AIO_SHIM_ENGINE=/nonexistent): the program runs on
 #     glibc's POSIX AIO, same output, silently, and with AIO_SHIM_LOG=warn
 #     one "aio_shim: cannot use the engine" line says why.
+#   - the stub's shape, which every preloaded process pays for at exec:
+#     libc.so.6 its only dependency, two LOAD segments (shim/build.rs).
 # Runs abi-tests/apps/stub_probe.c.
 # usage: abi-tests/check_stub.sh [--shim PATH]
 set -u
@@ -36,6 +38,12 @@ run() { # name env... -- args...
     timeout 60 env "${envs[@]}" "$work/probe" "$@" > "$work/$name.out" 2> "$work/$name.err"
     echo $? > "$work/$name.rc"
 }
+
+# 0. what the loader maps
+check "the stub needs libc.so.6 only" "[libc.so.6]" \
+    "$(readelf -d "$shim" | awk '/NEEDED/ { print $NF }' | tr '\n' ' ' | sed 's/ $//')"
+check "the stub has two LOAD segments (two mmaps at exec, no RELRO mprotect)" 2 \
+    "$(readelf -lW "$shim" | grep -c '^ *LOAD ')"
 
 # 1. no AIO call
 run none0 -- none
