@@ -385,25 +385,29 @@ class Runner:
             rec["shim_procs"] = started
         return rec
 
-    def run_startup(self, variant, n):
+    def startup_env(self, variant):
         env = base_env()
         if variant == "shim":
             env["LD_PRELOAD"] = self.cfg.shim
         elif variant == "empty":
             env["LD_PRELOAD"] = self.empty_lib
+        return env
+
+    def run_startup(self, env, variant):
+        """One exec of /bin/true: µs from spawn to reaped exit."""
         t = time.perf_counter()
-        for _ in range(n):
-            pid = os.posix_spawn("/bin/true", ["/bin/true"], env)
-            _, status = os.waitpid(pid, 0)
-            if status != 0:
-                raise BenchError(f"/bin/true failed ({variant}) with status {status}")
-        return (time.perf_counter() - t) / n * 1e6
+        pid = os.posix_spawn("/bin/true", ["/bin/true"], env)
+        _, status = os.waitpid(pid, 0)
+        took = (time.perf_counter() - t) * 1e6
+        if status != 0:
+            raise BenchError(f"/bin/true failed ({variant}) with status {status}")
+        return took
 
 
 def build_empty_lib(tmp):
-    """A one-function C library: what preloading any library costs (the
-    loader opening and mapping one more file), the floor for the shim's
-    start-up cost. None without a C compiler."""
+    """A one-function C library, linked as cc links any library: what
+    preloading a typical library costs (the loader opening and mapping one
+    more file). None without a C compiler."""
     src, lib = os.path.join(tmp, "empty.c"), os.path.join(tmp, "libempty.so")
     with open(src, "w") as f:
         f.write("void aio_bench_empty(void) {}\n")
@@ -723,11 +727,16 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
         if e:
             L.append(f"| `LD_PRELOAD=` an empty one-function C library | {startup['n_empty']} | {e:.0f} |")
         L.append("")
-        L.append(f"Ratio shim/plain: **{s / p:.2f}x** ({s - p:+.0f} µs per exec; blocks of "
-                 f"{startup['block']} execs alternating, median of block means).")
+        if startup.get("block", 1) > 1:
+            how = f"blocks of {startup['block']} execs alternating, median of block means"
+        else:
+            how = "one exec of each in turn, the order rotating; median of single execs"
+        L.append(f"Ratio shim/plain: **{s / p:.2f}x** ({s - p:+.0f} µs per exec; {how}).")
         if e:
-            L.append(f"Preloading any library costs {e / p:.2f}x here ({e - p:+.0f} µs: the loader opens "
-                     f"and maps one more file); shim/empty library: **{s / e:.2f}x**.")
+            L.append(f"Preloading a one-function C library (`cc -shared`, four LOAD segments) costs "
+                     f"{e / p:.2f}x here ({e - p:+.0f} µs: the loader opens and maps one more file); "
+                     f"shim/empty library: **{s / e:.2f}x** (the shim's stub is linked as two segments, "
+                     f"shim/build.rs).")
         L.append("")
     # shim stats
     rows = {}
@@ -1067,16 +1076,21 @@ def main():
                 msg = f"{rec['ops_per_s']:.0f} bogo ops/s"
             else:
                 variants = ["plain", "shim"] + (["empty"] if runner.empty_lib else [])
-                startup = startup or {"block": 100, **{k: [] for k in variants},
+                # One exec of each variant in turn, the order rotating, so
+                # that neighbouring execs see the same machine: blocks of
+                # 100 per variant let the machine's drift between blocks
+                # into the ratio (+66 to +91 µs for one library, run to run).
+                startup = startup or {"block": 1, **{k: [] for k in variants},
                                       **{f"n_{k}": 0 for k in variants}}
-                blocks_n = max(1, cfg.startup_n // startup["block"])
+                envs = {v: runner.startup_env(v) for v in variants}
                 for v in variants:
-                    runner.run_startup(v, 20)  # warm-up: page cache, loader caches
-                for b in range(blocks_n):
-                    k = b % len(variants)  # rotate the order block by block
+                    for _ in range(20):  # warm-up: page cache, loader caches
+                        runner.run_startup(envs[v], v)
+                for b in range(cfg.startup_n):
+                    k = b % len(variants)
                     for v in variants[k:] + variants[:k]:
-                        startup[v].append(runner.run_startup(v, startup["block"]))
-                        startup[f"n_{v}"] += startup["block"]
+                        startup[v].append(runner.run_startup(envs[v], v))
+                        startup[f"n_{v}"] += 1
                 pm, sm = med(startup["plain"]), med(startup["shim"])
                 em = f", empty library {med(startup['empty']):.0f} µs" if startup.get("empty") else ""
                 log(f"[{i}/{total}] startup: {startup['n_plain']}+{startup['n_shim']} execs of /bin/true: "
