@@ -8,7 +8,10 @@
  *            overlapping [512 KiB, 516 KiB) fail with EIO, the rest works
  *            (writes are kept in memory);
  *   direct   the same, opened with FUSE direct_io (no page cache);
- *   badsync  reads and writes work, fsync fails with EIO.
+ *   badsync  reads and writes work, fsync fails with EIO;
+ *   slow     starts empty; every write takes SLOW_MS and appends nothing
+ *            but the file's size (its bytes read as zeros). The daemon is
+ *            single-threaded: anything else waits for the write too.
  */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
@@ -18,15 +21,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define FSIZE (1 << 20)
 #define BADR_LO (256 << 10)
 #define BADR_HI (260 << 10)
 #define BADW_LO (512 << 10)
 #define BADW_HI (516 << 10)
+#define SLOW_MS 1000
+#define NFILES 4
+#define SLOW 3
 
 static unsigned char *content[3];
-static const char *names[3] = { "data", "direct", "badsync" };
+static const char *names[NFILES] = { "data", "direct", "badsync", "slow" };
+static off_t slow_size;
 
 static unsigned char pat(off_t off)
 {
@@ -36,7 +44,7 @@ static unsigned char pat(off_t off)
 
 static int which(const char *path)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NFILES; i++)
         if (path[0] == '/' && strcmp(path + 1, names[i]) == 0)
             return i;
     return -1;
@@ -57,7 +65,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
         return -ENOENT;
     st->st_mode = S_IFREG | 0666;
     st->st_nlink = 1;
-    st->st_size = FSIZE;
+    st->st_size = which(path) == SLOW ? slow_size : FSIZE;
     return 0;
 }
 
@@ -69,7 +77,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
         return -ENOENT;
     fill(buf, ".", NULL, 0, 0);
     fill(buf, "..", NULL, 0, 0);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NFILES; i++)
         fill(buf, names[i], NULL, 0, 0);
     return 0;
 }
@@ -90,6 +98,11 @@ static int fs_read(const char *path, char *buf, size_t n, off_t off, struct fuse
     int w = which(path);
     if (w < 0)
         return -ENOENT;
+    if (w == SLOW) {
+        size_t m = off >= slow_size ? 0 : (size_t)(slow_size - off) < n ? (size_t)(slow_size - off) : n;
+        memset(buf, 0, m);
+        return (int)m;
+    }
     if (w != 2 && overlaps(off, n, BADR_LO, BADR_HI))
         return -EIO;
     if (off >= FSIZE)
@@ -106,6 +119,14 @@ static int fs_write(const char *path, const char *buf, size_t n, off_t off, stru
     int w = which(path);
     if (w < 0)
         return -ENOENT;
+    if (w == SLOW) {
+        struct timespec t = { SLOW_MS / 1000, (SLOW_MS % 1000) * 1000000L };
+        while (nanosleep(&t, &t) != 0)
+            ;
+        if (off + (off_t)n > slow_size)
+            slow_size = off + (off_t)n;
+        return (int)n;
+    }
     if (w != 2 && overlaps(off, n, BADW_LO, BADW_HI))
         return -EIO;
     if (off >= FSIZE)

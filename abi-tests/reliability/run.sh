@@ -111,7 +111,7 @@ all_cases=(
     soak
     secure_exec_ignores_settings stats_symlink_not_followed stats_file_mode_0600 stats_path_fifo
     signals_untouched_stdout_clean no_aio_no_thread_no_fd
-    eio_fuse_buffered eio_fuse_odirect eio_fuse_direct_io
+    eio_fuse_buffered eio_fuse_odirect eio_fuse_direct_io append_queued_fuse
 )
 matches() {
     [ ${#filters[@]} -eq 0 ] && return 0
@@ -729,7 +729,7 @@ case_no_aio_no_thread_no_fd() {
     return $ok
 }
 
-# ------------------------------------------------------------------ 11. EIO from FUSE
+# ------------------------------------------------------------------ 11. FUSE: EIO; a write held in the filesystem
 mnt_fuse=$base/mnt-fuse
 mount_fuse() {
     [ -n "$fuse_pid" ] && mountpoint -q "$mnt_fuse" && return 0
@@ -752,6 +752,12 @@ eio() { # mode
 case_eio_fuse_buffered() { eio buffered; }
 case_eio_fuse_odirect() { eio odirect; }
 case_eio_fuse_direct_io() { eio fusedirect; }
+# An O_APPEND write (held a second in the filesystem) holds its fd: a read
+# and a second append submitted after it are still cancellable.
+case_append_queued_fuse() {
+    mount_fuse || return 1
+    ab append_queued 60 "cancelled>=2" "pool>=1" -- "$bin/append_queued" "$mnt_fuse"
+}
 
 # ------------------------------------------------------------------ main
 echo "shim: $shim"
