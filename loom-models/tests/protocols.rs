@@ -24,6 +24,14 @@
 //!   empty slot table), a parent's aiocb that still says EINPROGRESS is not
 //!   in flight in the child, even while the child's threads hand the very
 //!   same tag values to other aiocbs, until the child submits it again.
+//! * `reaping_role_never_strands_a_waiter`: whoever consumes a waiter's
+//!   event (the reaper thread or the waiter holding the role), the waiter
+//!   returns, and the role is never held by two.
+//! * `reaper_woken_when_a_want_ends`: the reaper thread, asleep without a
+//!   deadline because a waiter wanted the free role, is woken when that
+//!   waiter leaves (RELIABILITY.md bug 8).
+//! * `deferred_stack_loses_nothing`: every completion a waiter pushes for
+//!   the reaper comes out exactly once.
 use loom::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
@@ -394,6 +402,65 @@ fn reaping_role_never_strands_a_waiter() {
         assert_eq!(r, Ok(()));
         device.join().unwrap();
         reaper.join().unwrap();
+    });
+}
+
+#[test]
+fn reaper_woken_when_a_want_ends() {
+    // Bug 8. A request only the reaper thread may complete (a notification)
+    // sits in the ring. A waiter (the main thread) wanted the role while
+    // another waiter held it; the holder has released it; now the waiter
+    // leaves without it (its own request done, a deadline), while the
+    // reaper runs its loop as in backend/kaio.rs `reap`: it takes a role
+    // that is free and unwanted, and passes over a wanted one to sleep on
+    // its bell, without a deadline (the role is no waiter's). It must end
+    // up with the role: asleep for ever is a loom deadlock. Leaving `want`
+    // without ringing the bell (the `unwant-no-ring` mutant) strands it.
+    // (A model with the holder releasing concurrently, and the reaper's
+    // deadline sleep while a waiter holds the role, ran for minutes; the
+    // race is between the want ending and the reaper's decision to sleep.)
+    use loom_models::protocol::{Bell, Role, Take, ROLE_FREE, ROLE_REAPER, ROLE_WAITER};
+    struct S {
+        role: AtomicU32,
+        want: AtomicU32,
+        bell_word: AtomicU32,
+        bell_idle: AtomicBool,
+    }
+    fn role(s: &S) -> Role<'_> {
+        Role { state: &s.role, want: &s.want }
+    }
+    fn bell(s: &S) -> Bell<'_> {
+        Bell { word: &s.bell_word, idle: &s.bell_idle }
+    }
+    model(|| {
+        let s = Arc::new(S {
+            role: AtomicU32::new(ROLE_WAITER), // held by another waiter
+            want: AtomicU32::new(0),
+            bell_word: AtomicU32::new(0),
+            bell_idle: AtomicBool::new(false),
+        });
+        assert_eq!(role(&s).take_or_want(&bell(&s)), Take::Wanting);
+        assert!(role(&s).release_wanted()); // the holder (it bumps GEN for us)
+        let reaper = {
+            let s = s.clone();
+            thread::spawn(move || loop {
+                let unwanted = |s: &S| s.want.load(SeqCst) == 0;
+                if unwanted(&s) && role(&s).take(ROLE_REAPER) {
+                    return; // reaps and completes the notified request
+                }
+                let seen = bell(&s).announce(true);
+                if role(&s).holder() == ROLE_FREE && unwanted(&s) {
+                    bell(&s).awake();
+                    continue;
+                }
+                let _ = loom_models::sync::futex_wait(&s.bell_word, seen);
+                bell(&s).awake();
+            })
+        };
+        // the waiter leaves without the role
+        role(&s).unwant(&bell(&s));
+        reaper.join().unwrap();
+        assert_eq!(s.role.load(SeqCst), ROLE_REAPER);
     });
 }
 
