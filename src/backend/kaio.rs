@@ -27,7 +27,9 @@
 //!   waiters (`want`), and after a waiter held the role it leaves the role
 //!   free for `LEASE` (the waiter's next `aio_suspend` usually comes within
 //!   microseconds) unless a request needs it sooner (a notification, a list,
-//!   the ring full);
+//!   the ring full). While waiters keep the role busy it naps with a
+//!   deadline that doubles from `LEASE` up to `NAP_MAX_NS` each time it
+//!   wakes to nothing;
 //! * a thread in `aio_error` on a request in progress (`poll_reap`) takes a
 //!   free role just long enough to empty the ring, completing like a waiter,
 //!   and tells the reaper (`polled`) to leave the role free for a lease: a
@@ -35,11 +37,11 @@
 //!   does, instead of the reaper thread waking for every completion.
 //!
 //! Limits: right after a waiter leaves the role, a program that neither
-//! waits nor polls may see a SIGEV_NONE completion up to `LEASE` late; a
-//! signal handler that `siglongjmp`s out of an `aio_suspend` holding the
-//! role leaves it held by that thread (only its later `aio_suspend` calls
-//! reap; glibc's own `aio_suspend` keeps its wait list on the abandoned
-//! stack and breaks worse).
+//! waits nor polls may see a SIGEV_NONE completion up to `NAP_MAX_NS` (8 ms)
+//! late; a signal handler that `siglongjmp`s out of an `aio_suspend`
+//! holding the role leaves it held by that thread (only its later
+//! `aio_suspend` calls reap; glibc's own `aio_suspend` keeps its wait list
+//! on the abandoned stack and breaks worse).
 //!
 //! `lio_listio` submits its O_DIRECT requests in one `io_submit` (a
 //! per-thread batch). `aio_reqprio` > 0 lowers a request's I/O priority
@@ -66,6 +68,11 @@ use std::sync::Arc;
 /// After a waiter held the reaping role, the reaper leaves it free this
 /// long before taking it back (unless a request needs it sooner).
 const LEASE_NS: u64 = 500_000;
+
+/// The longest the reaper naps while waiters reap: how late, at worst, it
+/// takes back a role that waiters stopped using (a program that then
+/// neither waits nor polls sees its SIGEV_NONE completions that late).
+const NAP_MAX_NS: u64 = 8_000_000;
 
 thread_local! {
     /// Requests a `lio_listio` on this thread collects for one io_submit.
@@ -728,16 +735,22 @@ impl Kaio {
         let short = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
         let long = libc::timespec { tv_sec: 0, tv_nsec: 200_000_000 };
         let spin = std::time::Duration::from_micros(config::get().spin_us as u64);
+        // The length of the next nap while waiters reap (see below).
+        let mut nap_ns = LEASE_NS;
         loop {
             if self.polled.load(Ordering::Relaxed) && self.polled.swap(false, Ordering::Relaxed) {
                 // A program polling aio_error reaps for itself (poll_reap).
                 self.waiter_released.store(now_ns().max(1), Ordering::SeqCst);
+            }
+            if self.has_pending.load(Ordering::Acquire) || !protocol::take_all_is_empty(&self.deferred) {
+                nap_ns = LEASE_NS;
             }
             self.drain_deferred(eng);
             if self.has_pending.load(Ordering::Acquire) {
                 self.drain_pending(eng);
             }
             if self.reaper_should_take() && self.role().take(ROLE_REAPER) {
+                nap_ns = LEASE_NS;
                 let t = if self.has_pending.load(Ordering::Acquire) { &short } else { &long };
                 let got = match self.ring_reap(&mut events) {
                     0 => match self.spin(&mut events, spin) {
@@ -763,9 +776,14 @@ impl Kaio {
                 continue;
             }
             // Not ours now. While waiters are reaping (one holds the role,
-            // or released it less than a lease ago), sleep a lease at a
-            // time: submissions do not poke then, and a role left behind
-            // is picked up within a lease. Otherwise sleep until poked.
+            // or released it less than a lease ago), sleep with a deadline:
+            // submissions do not poke then, and a role left behind is
+            // picked up when it passes. Each nap that ends with nothing to
+            // do doubles the next, up to NAP_MAX_NS: a program that waits
+            // in aio_suspend all the time (fio's posixaio engine) wakes
+            // this thread 125 times a second, not 2000 (a context switch
+            // in and out each, 2x fio libaio's switches per I/O). Any
+            // work resets it to a lease. Otherwise sleep until poked.
             let left = self.lease_left_ns();
             let active = left > 0 || self.role().holder() == ROLE_WAITER;
             let seen = self.bell().announce(!active);
@@ -775,10 +793,11 @@ impl Kaio {
                 self.bell().awake();
                 continue;
             }
-            let nap = if left > 0 { left } else { LEASE_NS };
+            let nap = left.max(nap_ns);
             let deadline = active.then(|| sys::deadline_after(&libc::timespec { tv_sec: 0, tv_nsec: nap.max(1_000) as i64 }));
-            let _ = sys::futex_wait(&self.rwake, seen, deadline.as_ref());
+            let r = sys::futex_wait(&self.rwake, seen, deadline.as_ref());
             self.bell().awake();
+            nap_ns = if r == Err(libc::ETIMEDOUT) { (nap_ns * 2).min(NAP_MAX_NS) } else { LEASE_NS };
         }
     }
 }
