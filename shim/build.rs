@@ -22,9 +22,9 @@ fn main() {
     // Two LOAD segments (text+rodata, data) instead of four (rodata, text,
     // RELRO, data): the loader maps the stub with two mmaps and no mprotect.
     // Every preloaded process pays for these: 4000 interleaved execs of
-    // /bin/true cost +72 µs with four segments, +45 µs with two (and +36 µs
-    // for a one-function C library linked the same way). Giving up RELRO
-    // leaves the GOT (the stub's ~30 libc imports) writable; the stub's own
+    // /bin/true cost about +70 µs with four segments, +47 µs with two (and
+    // +37 µs for a one-function C library linked the same way). Giving up
+    // RELRO leaves the GOT (the stub's 19 libc imports) writable; the stub's own
     // dispatch table, ENTRY, is writable by design anyway. The first set is
     // lld's (rustc's default linker here), the second GNU ld's; with neither,
     // the default layout.
