@@ -52,7 +52,7 @@ fn main() {
         }
         let status = cmd.arg("-o").arg(&built).arg(dir.join("stub.rs")).status().expect("cannot run rustc for the stub");
         if status.success() {
-            if i > 0 && layout.is_empty() {
+            if layout.is_empty() {
                 println!("cargo:warning=libaio_shim.so: the linker took neither two-segment layout; start-up costs more");
             }
             ok = true;

@@ -793,8 +793,8 @@ impl Kaio {
                 self.bell().awake();
                 continue;
             }
-            let nap = left.max(nap_ns);
-            let deadline = active.then(|| sys::deadline_after(&libc::timespec { tv_sec: 0, tv_nsec: nap.max(1_000) as i64 }));
+            let nap = left.max(nap_ns); // at least a lease
+            let deadline = active.then(|| sys::deadline_after(&libc::timespec { tv_sec: 0, tv_nsec: nap as i64 }));
             let r = sys::futex_wait(&self.rwake, seen, deadline.as_ref());
             self.bell().awake();
             nap_ns = if r == Err(libc::ETIMEDOUT) { (nap_ns * 2).min(NAP_MAX_NS) } else { LEASE_NS };
