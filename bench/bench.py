@@ -2,7 +2,7 @@
 """The runner behind scripts/bench (which checks tools, builds the shim and the
 test directory first, then runs this). Standard library only.
 
-Plan -> runs (round-robin over engines, rotating the starting engine each round)
+Plan -> runs (round-robin over engines, each pair of rounds forward then reversed)
 -> medians -> results.md, runs.csv, runs.json, two SVG charts.
 
 Every fio run uses --thread (fio job processes leave with _exit, so the shim's
@@ -163,8 +163,13 @@ def build_plan(cfg):
 
 
 def ordered_runs(blocks, points, runs, engines):
-    """Round-robin: within a block, round r runs every (point, engine) once,
-    engines rotated by r so no engine always goes first."""
+    """Round-robin: within a block, round r runs every (point, engine) once.
+    Rounds go in pairs, the second the first reversed (ABBA), and each pair
+    starts one engine further on: whichever of two engines runs first in a
+    round runs second in the next, so a disk that speeds up or slows down
+    over a few rounds favours neither. (Rotating alone put the shim just
+    before libaio in three rounds of four: a disk recovering from a slump
+    showed up as a shim deficit.)"""
     order = []
     for key, ids in blocks:
         maxr = max(runs[(pid, e)] for pid in ids for e in engines + ["plain+shim"]
@@ -172,8 +177,10 @@ def ordered_runs(blocks, points, runs, engines):
         for r in range(maxr):
             for pid in ids:
                 engs = [e for e in engines + ["plain+shim"] if (pid, e) in runs]
-                k = r % len(engs) if engs else 0
+                k = (r // 2) % len(engs) if engs else 0
                 engs = engs[k:] + engs[:k]
+                if r % 2:
+                    engs.reverse()
                 for e in engs:
                     if r < runs[(pid, e)]:
                         order.append((key, points[pid], e, r + 1, runs[(pid, e)]))
