@@ -182,9 +182,20 @@ def ordered_runs(blocks, points, runs, engines):
                 if r % 2:
                     engs.reverse()
                 for e in engs:
-                    if r < runs[(pid, e)]:
-                        order.append((key, points[pid], e, r + 1, runs[(pid, e)]))
+                    n = runs[(pid, e)]
+                    if r in spread_rounds(n, maxr):
+                        order.append((key, points[pid], e, spread_rounds(n, maxr).index(r) + 1, n))
     return order
+
+
+def spread_rounds(n, maxr):
+    """The rounds (of maxr) in which a (point, engine) with n runs runs:
+    spread over the block, so that a backend with a sweep point's two runs
+    in a matrix block of nine samples its start and its end, not only the
+    first two rounds' disk."""
+    if n >= maxr:
+        return list(range(maxr))
+    return [int((i + 0.5) * maxr / n) for i in range(n)]
 
 
 # --------------------------------------------------------------------------
