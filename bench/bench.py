@@ -650,7 +650,13 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
     others = [s for s in shims if s != main and ran_matrix(s)]
     L.append(f"## Goals (verdict for `{main}`, the default backend)" if main else "## Goals")
     L.append("")
+    # A control beside goals against libaio: fio's io_uring engine (kernel
+    # native, no shim) against the same reference, in the same rounds.
+    # Where it too lands outside the target, the point's run-to-run noise
+    # is wider than the margin the goal leaves.
+    control = "io_uring" if "io_uring" in E and "libaio" in E else None
     hdr = (["goal", "target", "reference", main or "shim", "ratio", "verdict", "paired by round (min–max)"]
+           + ([f"control: {control}/libaio"] if control else [])
            + [f"{s} ratio" for s in others])
     L.append("| " + " | ".join(hdr) + " |")
     L.append("|" + "---|" * len(hdr))
@@ -665,6 +671,9 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
                   else "n/a")
         cells = [text, f"{op} {target:g}x", f"{ref} {fmt(refv)}", fmt(mv), fmt_ratio(r),
                  f"**{v}**" if v != "n/a" else v, paired]
+        if control:
+            rc = ratio(res.median(point, control, field), refv) if ref == "libaio" else None
+            cells.append("" if ref != "libaio" else fmt_ratio(rc) + ("" if rc is None else " " + verdict(rc, op, target)))
         for s in others:
             ro = ratio(res.median(point, s, field), refv)
             cells.append(fmt_ratio(ro) + ("" if ro is None else " " + verdict(ro, op, target)))
@@ -675,7 +684,10 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
              "back, so the shim's run and the reference's in one round are seconds apart; the column "
              "gives the median of those per-round ratios and their lowest and highest. On a shared "
              "machine whose speed drifts from run to run, the spread of the per-round ratios shows how "
-             "far a verdict near its target can be trusted. Timing never fails the script.")
+             "far a verdict near its target can be trusted. The control column holds fio's own io_uring "
+             "engine (no shim) to the same target against libaio, from the same rounds: where it misses "
+             "too, the two kernel interfaces differ by more than the goal's margin on this machine, "
+             "and so does the noise. Timing never fails the script.")
     L.append("")
     # matrix
     L.append(f"## Matrix")
