@@ -183,8 +183,9 @@ def ordered_runs(blocks, points, runs, engines):
                     engs.reverse()
                 for e in engs:
                     n = runs[(pid, e)]
-                    if r in spread_rounds(n, maxr):
-                        order.append((key, points[pid], e, spread_rounds(n, maxr).index(r) + 1, n))
+                    rounds = spread_rounds(n, maxr)
+                    if r in rounds:
+                        order.append((key, points[pid], e, rounds.index(r) + 1, n))
     return order
 
 
@@ -671,12 +672,13 @@ def write_markdown(cfg, res, startup, meta, path, svg_names):
                   else "n/a")
         cells = [text, f"{op} {target:g}x", f"{ref} {fmt(refv)}", fmt(mv), fmt_ratio(r),
                  f"**{v}**" if v != "n/a" else v, paired]
+        def ratio_verdict(engine):
+            ro = ratio(res.median(point, engine, field), refv)
+            return fmt_ratio(ro) + ("" if ro is None else " " + verdict(ro, op, target))
         if control:
-            rc = ratio(res.median(point, control, field), refv) if ref == "libaio" else None
-            cells.append("" if ref != "libaio" else fmt_ratio(rc) + ("" if rc is None else " " + verdict(rc, op, target)))
+            cells.append(ratio_verdict(control) if ref == "libaio" else "")
         for s in others:
-            ro = ratio(res.median(point, s, field), refv)
-            cells.append(fmt_ratio(ro) + ("" if ro is None else " " + verdict(ro, op, target)))
+            cells.append(ratio_verdict(s))
         L.append("| " + " | ".join(cells) + " |")
     L.append("")
     L.append("Ratios are shim median / reference median (for latency and CPU, lower is better); the "

@@ -61,11 +61,12 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
         st->st_nlink = 2;
         return 0;
     }
-    if (which(path) < 0)
+    int w = which(path);
+    if (w < 0)
         return -ENOENT;
     st->st_mode = S_IFREG | 0666;
     st->st_nlink = 1;
-    st->st_size = which(path) == SLOW ? slow_size : FSIZE;
+    st->st_size = w == SLOW ? slow_size : FSIZE;
     return 0;
 }
 
