@@ -157,7 +157,9 @@ class Gen:
         file's extent state at that moment, for glibc's pwrite as for
         io_submit (a standalone program saw data land in 1 of 40 runs of
         either). Such a write is waited for at once and its range
-        overwritten."""
+        overwritten. 512: the logical block size of the virtio and loop
+        disks this runs on (a 4Kn disk would need 4096, which would
+        serialize nearly every D write)."""
         if q.kind != "write" or q.fd != "D" or q.state == "stuck" or not q.region():
             return
         unal = q.buf.startswith("unal") and int(q.buf.split(":")[1]) % 512 != 0
