@@ -166,10 +166,16 @@ class Gen:
         if q.off % 512 == 0 and q.len % 512 == 0 and not unal:
             return
         self.emit_wait(q)
+        self.emit_repair(q)
+
+    def emit_repair(self, q):
+        """Overwrite the range a write of q's may or may not have changed
+        (the driver writes it through its own descriptor), and count it in
+        the file's known size; none of ours writes past 64 KiB."""
         ln = min(q.len, 65536)
-        self.emit("repair fd=D off=%d len=%d" % (q.off, ln))
+        self.emit("repair fd=%s off=%d len=%d" % (q.fd, q.off, ln))
         if q.off + ln <= 2**40:
-            self.smin["D"] = max(self.smin["D"], q.off + ln)
+            self.smin[q.fd] = max(self.smin[q.fd], q.off + ln)
 
     def mark_done(self, q):
         if q.state == "done":
@@ -738,10 +744,7 @@ class Gen:
         for o in repairs:
             self.emit_wait(o)
         for o in repairs:
-            ln = min(o.len, 65536)
-            self.emit("repair fd=%s off=%d len=%d" % (fd, o.off, ln))
-            if o.off + ln <= 2**40:
-                self.smin[fd] = max(self.smin[fd], o.off + ln)
+            self.emit_repair(o)
         return True
 
     # -- sequence ----------------------------------------------------------------
